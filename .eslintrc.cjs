@@ -11,7 +11,6 @@ module.exports = {
   ignorePatterns: ['dist/', '**/dist/', 'dist-typecheck/', 'node_modules/', 'bench/', '.eslintrc.cjs', '.data/', 'coverage/'],
   rules: {
     '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-    '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
   },
   overrides: [
     {
@@ -24,7 +23,6 @@ module.exports = {
         '@typescript-eslint/no-explicit-any': 'off',
         '@typescript-eslint/require-await': 'off',
         '@typescript-eslint/no-floating-promises': 'off',
-        '@typescript-eslint/consistent-type-imports': 'off',
       },
     },
   ],
