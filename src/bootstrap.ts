@@ -1,0 +1,95 @@
+/**
+ * bootstrap(): composes the parts. Validates the whole graph before creating anything, then
+ * hands over to the App's state machine. No lifecycle logic lives here.
+ */
+import { QuiesceApp, type AppSettings } from './app.js';
+import { Container } from './container/container.js';
+import { buildGraph } from './container/graph.js';
+import { Module, type ModuleImport } from './container/module-decorator.js';
+import { loadModules, type LoadedModule } from './container/modules.js';
+import type { Provider } from './container/providers.js';
+import { InvalidProviderError, NoReflectMetadataError } from './errors.js';
+import { HTTP_OPTIONS } from './http/http-module.js';
+import { controllerSources } from './http/request-scope.js';
+import { HttpServer, type HttpModuleOptions } from './http/server.js';
+import { createLogger } from './logger.js';
+import { installProcessHandlers } from './process/signals.js';
+import { kTestingOptions } from './symbols.js';
+import type { App, BootstrapOptions } from './types.js';
+
+/** What createTestApp adds to the options. */
+export interface TestingOptions {
+  overrides: Provider[];
+  listen: false;
+}
+
+type InternalOptions = BootstrapOptions & { [kTestingOptions]?: TestingOptions };
+
+const defaults = {
+  shutdownTimeout: 10_000,
+  startupTimeout: 30_000,
+  signals: ['SIGTERM', 'SIGINT'] as NodeJS.Signals[],
+  exit: true,
+  disposeConcurrency: 'graph' as const,
+};
+
+export async function bootstrap(root: ModuleImport, options: BootstrapOptions = {}): Promise<App> {
+  if (typeof Reflect.getMetadata !== 'function') throw new NoReflectMetadataError();
+  const testing = (options as InternalOptions)[kTestingOptions];
+  const settings = resolveSettings(options);
+  const modules = loadModules(root);
+  const graph = buildGraph(modules, testing?.overrides, testing && overridesModule(modules));
+  const container = new Container(graph, settings.logger);
+
+  const httpOptions = graph.byToken.get(HTTP_OPTIONS)?.def.useValue as HttpModuleOptions | undefined;
+  const createServer = httpOptions && ((): HttpServer => {
+    const server = new HttpServer(testing ? { ...httpOptions, listen: false } : httpOptions, settings.logger, app.isReady);
+    server.addControllers(
+      controllerSources({ container, logger: settings.logger, timeoutMs: settings.shutdownTimeout, concurrency: settings.disposeConcurrency }),
+    );
+    return server;
+  });
+  const app: QuiesceApp = new QuiesceApp(container, settings, createServer);
+
+  const signals = options.signals ?? defaults.signals;
+  if (signals !== false && signals.length > 0) {
+    const handlers = installProcessHandlers({
+      process,
+      signals,
+      exit: options.exit ?? defaults.exit,
+      logger: settings.logger,
+      shutdownTimeoutMs: settings.shutdownTimeout,
+      target: { shutdown: (reason) => app.close(reason) },
+    });
+    app.onStopped = () => handlers.uninstall();
+  }
+
+  await app.start();
+  return app;
+}
+
+function resolveSettings(options: BootstrapOptions): AppSettings {
+  const shutdownTimeout = positive(options.shutdownTimeout, 'shutdownTimeout') ?? defaults.shutdownTimeout;
+  const startupTimeout = positive(options.startupTimeout, 'startupTimeout') ?? defaults.startupTimeout;
+  const disposeConcurrency = options.disposeConcurrency ?? defaults.disposeConcurrency;
+  if (disposeConcurrency !== 'graph' && disposeConcurrency !== 'sequential') {
+    throw new InvalidProviderError(`bootstrap options: disposeConcurrency must be 'graph' or 'sequential', got ${String(disposeConcurrency)}.`);
+  }
+  return { shutdownTimeout, startupTimeout, disposeConcurrency, logger: createLogger(options.logger) };
+}
+
+function positive(value: number | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !(value > 0)) {
+    throw new InvalidProviderError(`bootstrap options: ${name} must be a positive number of ms, got ${String(value)}.`);
+  }
+  return value;
+}
+
+@Module({})
+class TestOverrides {}
+
+function overridesModule(modules: readonly LoadedModule[]): LoadedModule {
+  const root = modules[modules.length - 1]?.name ?? 'root';
+  return { name: 'createTestApp overrides', path: [root, 'createTestApp overrides'], providers: [], controllers: [], moduleClass: TestOverrides };
+}

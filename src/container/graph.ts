@@ -1,0 +1,225 @@
+/**
+ * The dependency graph: providers as nodes, "depends on" as edges. Built and validated
+ * before anything is created; its topological order is the creation order, and its
+ * reverse is the destruction order.
+ */
+import { CycleError, DuplicateProviderError, MissingProviderError, ScopeError } from '../errors.js';
+import { tokenName, type Token } from '../tokens.js';
+import type { Scope } from '../types.js';
+import { describeModule, type LoadedModule } from './modules.js';
+import { normalizeProvider, undefinedToken, type Dependency, type Provider, type ProviderDef } from './providers.js';
+
+export interface ProviderNode {
+  id: string;
+  name: string;
+  def: ProviderDef;
+  /** Effective scope: a controller that needs a request-scoped provider becomes request-scoped. */
+  scope: Scope;
+  /** One entry per constructor parameter / factory argument: undefined when optional and missing. */
+  args: (ProviderNode | undefined)[];
+  properties: { key: string | symbol; node: ProviderNode | undefined }[];
+  /** Distinct dependencies, in declaration order. */
+  deps: ProviderNode[];
+  /** Position in topological order (dependencies first). */
+  order: number;
+}
+
+export interface ProviderGraph {
+  /** Topological order: every node after all of its dependencies. */
+  nodes: readonly ProviderNode[];
+  byToken: ReadonlyMap<Token, ProviderNode>;
+  controllers: readonly ProviderNode[];
+}
+
+export function buildGraph(modules: readonly LoadedModule[], overrides: readonly Provider[] = [], overrideModule?: LoadedModule): ProviderGraph {
+  const defs = collectDefinitions(modules, overrides, overrideModule);
+  const nodes = createNodes(defs);
+  const byToken = new Map<Token, ProviderNode>(nodes.map((node) => [node.def.token, node]));
+  linkDependencies(nodes, byToken);
+  const ordered = topologicalOrder(nodes);
+  applyRequestScope(ordered);
+  return { nodes: ordered, byToken, controllers: ordered.filter((node) => node.def.controller) };
+}
+
+function collectDefinitions(modules: readonly LoadedModule[], overrides: readonly Provider[], overrideModule?: LoadedModule): ProviderDef[] {
+  const byToken = new Map<Token, ProviderDef>();
+  const list: ProviderDef[] = [];
+  for (const module of modules) {
+    const add = (def: ProviderDef): void => {
+      const previous = byToken.get(def.token);
+      if (previous) {
+        const same = previous.module === module;
+        throw new DuplicateProviderError(
+          `Two providers for ${tokenName(def.token)}: ` +
+            (same
+              ? `${module.name} lists it twice.`
+              : `one in ${describeModule(previous.module)} and one in ${describeModule(module)}.`) +
+            ' Keep one; to replace a provider in tests, use createTestApp(..., { overrides }).',
+        );
+      }
+      byToken.set(def.token, def);
+      list.push(def);
+    };
+    module.providers.forEach((provider, index) => add(normalizeProvider(provider, module, index)));
+    module.controllers.forEach((controller, index) => add(normalizeProvider(controller, module, index, true)));
+  }
+  if (overrideModule) {
+    overrides.forEach((provider, index) => {
+      const def = normalizeProvider(provider, overrideModule, index);
+      const replaced = byToken.get(def.token);
+      if (replaced) {
+        def.controller = replaced.controller;
+        list[list.indexOf(replaced)] = def;
+      } else {
+        list.push(def);
+      }
+      byToken.set(def.token, def);
+    });
+  }
+  return list;
+}
+
+function createNodes(defs: readonly ProviderDef[]): ProviderNode[] {
+  const idCount = new Map<string, number>();
+  return defs.map((def) => {
+    const seen = (idCount.get(def.name) ?? 0) + 1;
+    idCount.set(def.name, seen);
+    return {
+      id: seen === 1 ? def.name : `${def.name}#${seen}`,
+      name: def.name,
+      def,
+      scope: def.scope,
+      args: [],
+      properties: [],
+      deps: [],
+      order: -1,
+    };
+  });
+}
+
+function linkDependencies(nodes: readonly ProviderNode[], byToken: ReadonlyMap<Token, ProviderNode>): void {
+  const missing: { node: ProviderNode; dep: Dependency }[] = [];
+  const lookup = (node: ProviderNode, dep: Dependency): ProviderNode | undefined => {
+    const target = byToken.get(dep.token);
+    if (!target && !dep.optional && dep.token !== undefinedToken) missing.push({ node, dep });
+    if (target && !node.deps.includes(target)) node.deps.push(target);
+    return target;
+  };
+  for (const node of nodes) {
+    node.args = node.def.args.map((dep) => lookup(node, dep));
+    node.properties = node.def.properties.map((dep) => ({ key: dep.property!, node: lookup(node, dep) }));
+  }
+  const first = missing[0];
+  if (first) throw missingProviderError(first.node, first.dep, nodes);
+}
+
+function missingProviderError(node: ProviderNode, dep: Dependency, nodes: readonly ProviderNode[]): MissingProviderError {
+  const chain = [...chainFromRoot(node, nodes).map((n) => n.name), tokenName(dep.token)];
+  return new MissingProviderError(
+    `No provider for ${tokenName(dep.token)}, needed by ${node.name} (${dep.site}).\n` +
+      `  Resolution path: ${chain.join(' -> ')}\n` +
+      `  ${node.name} is declared in ${describeModule(node.def.module)}.\n` +
+      `  Add a provider for ${tokenName(dep.token)} to a module that ${node.def.module.path[0]} imports, or mark the dependency @optional().`,
+  );
+}
+
+/** A shortest chain of dependents from a node that nothing depends on down to `node`. */
+function chainFromRoot(node: ProviderNode, nodes: readonly ProviderNode[]): ProviderNode[] {
+  const dependents = new Map<ProviderNode, ProviderNode[]>();
+  for (const n of nodes) for (const d of n.deps) dependents.set(d, [...(dependents.get(d) ?? []), n]);
+  const cameFrom = new Map<ProviderNode, ProviderNode | null>([[node, null]]);
+  const queue = [node];
+  for (let i = 0; i < queue.length; i++) {
+    const current = queue[i]!;
+    const up = dependents.get(current) ?? [];
+    if (up.length === 0) {
+      const chain: ProviderNode[] = [];
+      for (let n: ProviderNode | null | undefined = current; n; n = cameFrom.get(n)) chain.push(n);
+      return chain;
+    }
+    for (const parent of up) {
+      if (!cameFrom.has(parent)) {
+        cameFrom.set(parent, current);
+        queue.push(parent);
+      }
+    }
+  }
+  return [node]; // every dependent chain loops back: a cycle, reported by the cycle check
+}
+
+/**
+ * Iterative depth-first post-order (no recursion: a 2,000-deep chain is a graph, not a stack overflow).
+ * A back edge is a cycle; it is reported with its whole path, first node repeated.
+ */
+function topologicalOrder(nodes: readonly ProviderNode[]): ProviderNode[] {
+  const state = new Map<ProviderNode, 1 | 2>(); // 1 = on the current path, 2 = done
+  const ordered: ProviderNode[] = [];
+  for (const start of nodes) {
+    if (state.has(start)) continue;
+    const stack: { node: ProviderNode; next: number }[] = [{ node: start, next: 0 }];
+    state.set(start, 1);
+    while (stack.length > 0) {
+      const frame = stack[stack.length - 1]!;
+      const dep = frame.node.deps[frame.next++];
+      if (dep === undefined) {
+        stack.pop();
+        state.set(frame.node, 2);
+        frame.node.order = ordered.length;
+        ordered.push(frame.node);
+      } else if (state.get(dep) === 1) {
+        const from = stack.findIndex((f) => f.node === dep);
+        throw cycleError(stack.slice(from).map((f) => f.node));
+      } else if (!state.has(dep)) {
+        state.set(dep, 1);
+        stack.push({ node: dep, next: 0 });
+      }
+    }
+  }
+  return ordered;
+}
+
+function cycleError(cycle: readonly ProviderNode[]): CycleError {
+  const path = [...cycle.map((n) => n.name), cycle[0]!.name];
+  const where = cycle.map((n) => `  ${n.name} in ${describeModule(n.def.module)}`).join('\n');
+  return new CycleError(
+    path,
+    `\n${where}\n  Constructor injection cannot build a cycle: move what the providers share into a new provider they all depend on.`,
+  );
+}
+
+/**
+ * Request scope: a controller that needs a request-scoped provider (directly or through transients)
+ * becomes request-scoped; any other singleton that would capture one is an error naming both.
+ */
+function applyRequestScope(ordered: readonly ProviderNode[]): void {
+  for (const node of ordered) {
+    if (node.scope === 'request' || node.scope === 'transient') continue;
+    const path = pathToRequestScoped(node);
+    if (!path) continue;
+    if (node.def.controller) {
+      node.scope = 'request';
+      continue;
+    }
+    const captured = path[path.length - 1]!;
+    throw new ScopeError(
+      `${node.name} (singleton, ${describeModule(node.def.module)}) would capture request-scoped ${captured.name}: ` +
+        `${path.map((n) => `${n.name} (${n.scope})`).join(' -> ')}. A singleton outlives every request. ` +
+        `Make ${node.name} request-scoped ({ provide: ${node.name}, useClass: ${node.name}, scope: 'request' }), or pass request data as method arguments.`,
+    );
+  }
+}
+
+/** Path from a node through transient dependencies to a request-scoped one, or undefined. */
+function pathToRequestScoped(node: ProviderNode): ProviderNode[] | undefined {
+  const stack: ProviderNode[][] = node.deps.map((dep) => [node, dep]);
+  const seen = new Set<ProviderNode>();
+  while (stack.length > 0) {
+    const path = stack.pop()!;
+    const last = path[path.length - 1]!;
+    if (last.scope === 'request') return path;
+    if (last.scope !== 'transient' || seen.has(last)) continue;
+    seen.add(last);
+    for (const dep of last.deps) stack.push([...path, dep]);
+  }
+  return undefined;
+}
