@@ -138,6 +138,7 @@ export class QuiesceApp implements App {
 
   private async destroy(reason: string): Promise<ShutdownReport> {
     this.current = 'stopping';
+    this.container.closeAppScope();
     const { logger, shutdownTimeout, disposeConcurrency } = this.settings;
     const tasks: ShutdownTask[] = [];
     const server = this.server;

@@ -13,7 +13,7 @@ export type TypedToken<T> = symbol & { readonly [tokenType]?: T };
 export type Token<T = unknown> = TypedToken<T> | Newable<T> | (abstract new (...args: any[]) => T) | string | symbol;
 
 export function token<T>(name: string): TypedToken<T> {
-  return Symbol(name) as TypedToken<T>;
+  return Symbol(name);
 }
 
 /** The human name of a token: class name, symbol description or the string itself. */

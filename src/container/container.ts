@@ -10,6 +10,8 @@ import type { Logger } from 'pino';
 import { AsyncResolutionError, NotFoundError, ScopeError } from '../errors.js';
 import { destroyParts, initParts, classHasInit, classIsDisposable } from '../lifecycle/disposables.js';
 import { runWithTimeout } from '../lifecycle/deadline.js';
+import { destroyTasks } from '../lifecycle/destroy-plan.js';
+import { runShutdown } from '../lifecycle/shutdown.js';
 import type { StartupTask } from '../lifecycle/tasks.js';
 import { tokenName, type Token } from '../tokens.js';
 import type { ProviderGraph, ProviderNode } from './graph.js';
@@ -42,12 +44,15 @@ export class Container {
   readonly appScope = new InstanceScope('app');
   /** Fast path for app.get: singleton values by token. */
   private readonly singletons = new Map<Token, unknown>();
+  /** Set when the app starts shutting down: anything created afterwards (a late init) is destroyed on arrival. */
+  private appScopeClosed = false;
   /** Per node: may an instance be Disposable (undefined = only known once created)? */
   private readonly disposableHint = new Map<ProviderNode, boolean | undefined>();
 
   constructor(
     readonly graph: ProviderGraph,
     private readonly logger: Logger,
+    private readonly lateDestroyTimeoutMs = 10_000,
   ) {
     for (const node of graph.nodes) this.disposableHint.set(node, classIsDisposable(node.def));
   }
@@ -90,10 +95,20 @@ export class Container {
     return boxed(this.resolve(node, scope, null, undefined)).then((box) => box.v);
   }
 
+  /** The app's instances are about to be destroyed; from now on nothing joins the app scope. */
+  closeAppScope(): void {
+    this.appScopeClosed = true;
+  }
+
   isDisposable(node: ProviderNode): boolean {
     const record = this.appScope.cache.get(node);
     if (record) return record.parts.length > 0;
     return this.disposableHint.get(node) ?? !!node.def.dispose;
+  }
+
+  private async destroyLate(entry: InstanceRecord): Promise<void> {
+    const report = await runShutdown(destroyTasks([entry]), { reason: 'late-init', timeoutMs: this.lateDestroyTimeoutMs, concurrency: 'sequential' });
+    this.logger.warn({ provider: entry.node.name, steps: report.steps }, 'instance finished init after shutdown began; destroyed it at once');
   }
 
   private transientNode(token: Token): ProviderNode {
@@ -204,7 +219,7 @@ export class Container {
     if (parts.length === 0) return record();
     return new Pending((async () => {
       for (const part of parts) {
-        await runWithTimeout(() => part.run({ signal: signal ?? neverAborted, deadline: Infinity, reason: 'init' }), {
+        await runWithTimeout((hookSignal) => part.run({ signal: hookSignal, deadline: Infinity, reason: 'init' }), {
           timeoutMs: part.timeout,
           label: part.label,
           parentSignal: signal,
@@ -232,6 +247,11 @@ export class Container {
     };
     if (cached) scope.cache.set(node, entry);
     if (node.scope === 'singleton') this.singletons.set(node.def.token, value);
+    if (parts.length > 0 && scope === this.appScope && this.appScopeClosed) {
+      // finished init after shutdown or rollback had begun: destroy it now rather than leak it
+      void this.destroyLate(entry);
+      return;
+    }
     if (parts.length > 0) scope.disposables.push(entry);
     collectNearest(entry, collector);
   }
@@ -251,8 +271,6 @@ function singletonDependencies(node: ProviderNode): ProviderNode[] {
   }
   return found;
 }
-
-const neverAborted = new AbortController().signal;
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as { then?: unknown } | null)?.then === 'function';

@@ -153,8 +153,8 @@ function classDef(
     args,
     properties,
     scope: common.scope ?? scope ?? 'singleton',
-    init: common.init as ProviderDef['init'],
-    dispose: common.dispose as ProviderDef['dispose'],
+    init: common.init,
+    dispose: common.dispose,
     module,
     controller,
   };
@@ -267,7 +267,7 @@ function circularImportMessage(site: string): string {
 }
 
 function unusableMessage(site: string, owner: string, value: unknown): string {
-  const seen = value === undefined ? 'no type' : `type ${(value as { name?: string }).name ?? String(value)}`;
+  const seen = value === undefined ? 'no type' : `type ${(value as { name?: string }).name ?? typeof value}`;
   return (
     `${site} has ${seen} that quiesce can inject: an interface, type alias, union or primitive leaves no runtime type. ` +
     `Inject it by token: @inject(MY_TOKEN) with { provide: MY_TOKEN, ... } in a module. ` +
@@ -284,5 +284,6 @@ function checkToken(value: unknown): string | undefined {
 function preview(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
+  if (typeof value === 'function') return `function ${value.name}`;
   return typeof value === 'string' ? JSON.stringify(value) : String(value);
 }

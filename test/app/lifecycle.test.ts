@@ -134,7 +134,7 @@ describe('startup and rollback', () => {
       @onDestroy() stop() { events.push('Broken.stop (must not run)'); }
     }
     @Module({ providers: [Db, Cache, Broken] }) class AppModule {}
-    const error = await bootstrap(AppModule, quiet).catch((e: unknown) => e as Error & { code: string; cause: Error });
+    const error = (await bootstrap(AppModule, quiet).catch((e: unknown) => e)) as Error & { code: string; cause: Error };
     expect(error.code).toBe('QUIESCE_INIT_FAILED');
     expect(error.message).toBe('Startup failed in Broken in AppModule: port in use');
     expect(error.cause.message).toBe('port in use');
@@ -153,7 +153,7 @@ describe('startup and rollback', () => {
     @injectable() class Db { @onDestroy() close() { events.push('Db.close'); } }
     @injectable() class Stuck { constructor(readonly db: Db) {} @onInit() start() { return new Promise(() => {}); } }
     @Module({ providers: [Db, Stuck] }) class AppModule {}
-    const error = await bootstrap(AppModule, { ...quiet, startupTimeout: 50 }).catch((e: unknown) => e as Error & { code: string });
+    const error = (await bootstrap(AppModule, { ...quiet, startupTimeout: 50 }).catch((e: unknown) => e)) as Error & { code: string };
     expect(error.code).toBe('QUIESCE_STARTUP_TIMEOUT');
     expect(error.message).toBe(
       'Startup timed out after 50 ms while Stuck in AppModule was starting. You may have forgotten to resolve a Promise in its factory or init hook.',
@@ -164,7 +164,7 @@ describe('startup and rollback', () => {
   it('reports a failing async factory as QUIESCE_INIT_FAILED with the cause', async () => {
     const cause = new Error('ECONNREFUSED');
     @Module({ providers: [{ provide: 'Pool', useFactory: async () => { throw cause; } }] }) class AppModule {}
-    const error = await bootstrap(AppModule, quiet).catch((e: unknown) => e as Error & { code: string });
+    const error = (await bootstrap(AppModule, quiet).catch((e: unknown) => e)) as Error & { code: string };
     expect(error).toMatchObject({ code: 'QUIESCE_INIT_FAILED', cause });
   });
 });

@@ -125,7 +125,7 @@ describe('graph validation errors name the path', () => {
 
   it('rejects a non-module in imports and says where it is', async () => {
     class NotAModule {}
-    @Module({ imports: [NotAModule as never] }) class AppModule {}
+    @Module({ imports: [NotAModule] }) class AppModule {}
     const error = await failure(bootstrap(AppModule, quiet));
     expect(error.code).toBe('QUIESCE_INVALID_PROVIDER');
     expect(error.message).toBe(

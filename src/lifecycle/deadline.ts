@@ -1,0 +1,123 @@
+/**
+ * Time budgets shared by the startup and shutdown schedulers: a deadline on one clock,
+ * a timer that is safe for any budget, and a function run under a timeout with an AbortSignal.
+ */
+import { HookTimeoutError } from '../errors.js';
+
+/** setTimeout stores its delay in an int32: anything longer fires after 1 ms instead. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * Calls `onFire` after `ms`, or never when `ms` is undefined, not finite or too long for a timer.
+ * Returns the function that cancels it; the scheduler cancels every timer it started once it is done,
+ * so nothing it created keeps the event loop alive afterwards.
+ */
+export function startTimer(ms: number | undefined, onFire: () => void): () => void {
+  if (ms === undefined || !Number.isFinite(ms) || ms > MAX_TIMER_MS) return () => {};
+  const timer = setTimeout(onFire, Math.max(0, ms));
+  return () => clearTimeout(timer);
+}
+
+/**
+ * A point in time on one clock, and the one place that decides whether it has passed.
+ * Timers can fire late, and two timers due in the same tick fire in an unspecified order, so the
+ * schedulers never trust "which timer fired first": whenever anything happens they ask `passed()`.
+ */
+export class Deadline {
+  /** The deadline in the clock's units (epoch ms with the default clock). */
+  readonly at: number;
+
+  constructor(
+    readonly budgetMs: number,
+    readonly now: () => number = Date.now,
+  ) {
+    this.at = now() + budgetMs;
+  }
+
+  /** ms left, never negative. */
+  left(): number {
+    return Math.max(0, this.at - this.now());
+  }
+
+  passed(): boolean {
+    return this.now() >= this.at;
+  }
+}
+
+export interface RunWithTimeoutOptions {
+  /** Budget in ms; undefined = no timeout of its own. */
+  timeoutMs?: number;
+  /** Names the work in the HookTimeoutError, e.g. 'UserService.stop()'. */
+  label: string;
+  /** Aborting it aborts the signal given to `fn` (with the same reason); it does not reject. */
+  parentSignal?: AbortSignal;
+}
+
+/**
+ * Runs `fn` with an AbortSignal that aborts past `timeoutMs` or when `parentSignal` aborts.
+ *
+ * - Resolves or rejects as `fn` does; a synchronous value or throw works too.
+ * - Past `timeoutMs` it aborts the signal and rejects with `HookTimeoutError(label, timeoutMs)`;
+ *   whatever `fn` does afterwards is ignored (a late rejection is handled, never unhandled).
+ * - A parent abort only aborts the signal: the owner of the parent decides what an abort means, and
+ *   a caller that waits for `fn` to settle (startup rollback) must not be told it settled when it has not.
+ * - Its timer and parent listener are removed as soon as the result is known.
+ */
+export function runWithTimeout<T>(
+  fn: (signal: AbortSignal) => T | PromiseLike<T>,
+  options: RunWithTimeoutOptions,
+): Promise<T> {
+  const { timeoutMs, label, parentSignal } = options;
+  const controller = new AbortController();
+  const onParentAbort = (): void => controller.abort(parentSignal?.reason);
+  if (parentSignal?.aborted) controller.abort(parentSignal.reason);
+  else parentSignal?.addEventListener('abort', onParentAbort, { once: true });
+
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    let cancelTimer = (): void => {};
+    const settle = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      cancelTimer();
+      parentSignal?.removeEventListener('abort', onParentAbort);
+      return true;
+    };
+
+    cancelTimer = startTimer(timeoutMs, () => {
+      if (!settle()) return;
+      const error = new HookTimeoutError(label, timeoutMs ?? 0);
+      controller.abort(error);
+      reject(error);
+    });
+
+    // The executor calls fn synchronously and turns a synchronous throw into a rejection.
+    const work = new Promise<T>((resolveWork) => resolveWork(fn(controller.signal)));
+    const finish = (): void => {
+      if (settle()) resolve(work); // adopts work's value or rejection as it is
+    };
+    work.then(finish, finish);
+  });
+}
+
+/**
+ * Checks the input both schedulers rely on: unique ids, and every id in a task's `after` naming a task
+ * that comes earlier in the list. The container hands tasks over in a topological order; anything else
+ * is a programming error, thrown at once instead of hanging until a deadline.
+ */
+export function assertTaskOrder(tasks: readonly { id: string; after: readonly string[] }[], who: string): void {
+  const seen = new Set<string>();
+  const all = new Set(tasks.map((task) => task.id));
+  for (const task of tasks) {
+    if (seen.has(task.id)) throw new Error(`${who}: duplicate task id '${task.id}'`);
+    for (const id of task.after) {
+      if (seen.has(id)) continue;
+      throw new Error(
+        all.has(id) || id === task.id
+          ? `${who}: task '${task.id}' comes before '${id}' in its after list; tasks must be in topological order`
+          : `${who}: task '${task.id}' lists unknown id '${id}' in after`,
+      );
+    }
+    seen.add(task.id);
+  }
+}

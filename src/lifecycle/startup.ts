@@ -1,0 +1,227 @@
+/**
+ * The startup scheduler: runs each task once all of its dependencies completed, independent tasks
+ * concurrently, under one startup deadline. It resolves only when every task completed; otherwise it
+ * rejects with a StartupFailure whose `completed` list is exactly what rollback must destroy.
+ *
+ * How it ends when something goes wrong:
+ * - A task fails: that first failure wins, whatever the others do (a naive allSettled would let
+ *   startup resolve despite it). Nothing new starts. Tasks already running are waited for, so the ones
+ *   that complete land in `completed` and get rolled back; the wait never outlasts the startup deadline.
+ * - The startup deadline passes: the signal given to the tasks aborts and it rejects at once, naming
+ *   the first-started task still running ('timeout').
+ * - The external signal aborts (a SIGTERM during startup): the task signal aborts with the same reason,
+ *   nothing new starts, and, as after a failure, running tasks are waited for (bounded by the startup
+ *   deadline) before it rejects ('aborted'). Waiting is what makes rollback correct: a task still running
+ *   may be about to open a pool or a socket, and if we stopped looking at it now nobody would close it.
+ *   The abort tells it to give up early; well-behaved tasks settle at once, so the wait is short.
+ * A task that settles after the rejection is not in `completed` and is not rolled back; the aborted
+ * signal is its only cue to clean up after itself.
+ */
+import { StartupTimeoutError, describe } from '../errors.js';
+import { Deadline, assertTaskOrder, startTimer } from './deadline.js';
+import type { StartupTask } from './tasks.js';
+
+export interface StartupOptions {
+  /** Budget for the whole startup in ms. */
+  timeoutMs: number;
+  /** External abort, e.g. a SIGTERM during startup. */
+  signal?: AbortSignal;
+  /** Clock in epoch ms; default Date.now. */
+  now?: () => number;
+}
+
+export type StartupFailureKind = 'failed' | 'timeout' | 'aborted';
+
+/** Internal: bootstrap turns it into InitFailedError / StartupTimeoutError / StartupAbortedError. */
+export class StartupFailure extends Error {
+  readonly kind: StartupFailureKind;
+  /** 'failed': the task that failed first. 'timeout': the first-started task still running.
+   *  'aborted': the first-started task running at the abort, if any. */
+  readonly taskId?: string;
+  readonly taskName?: string;
+  /** 'failed': the task's error. 'aborted': the signal's reason. 'timeout': undefined. */
+  override readonly cause: unknown;
+  /** Ids of the tasks that completed, in completion order: what rollback must destroy. */
+  readonly completed: string[];
+
+  constructor(
+    kind: StartupFailureKind,
+    details: { task?: StartupTask; cause: unknown; completed: string[]; timeoutMs: number },
+  ) {
+    const { task, cause, completed, timeoutMs } = details;
+    super(failureMessage(kind, task?.name, cause, timeoutMs), { cause });
+    this.name = 'StartupFailure';
+    this.kind = kind;
+    this.taskId = task?.id;
+    this.taskName = task?.name;
+    this.cause = cause;
+    this.completed = completed;
+  }
+}
+
+function failureMessage(kind: StartupFailureKind, name: string | undefined, cause: unknown, timeoutMs: number): string {
+  switch (kind) {
+    case 'failed':
+      return `Startup failed in ${name ?? 'a task'}: ${describe(cause)}`;
+    case 'timeout':
+      return `Startup did not finish within ${timeoutMs} ms${name ? ` (${name} was still starting)` : ''}`;
+    case 'aborted':
+      return `Startup aborted: ${describe(cause)}`;
+  }
+}
+
+/**
+ * Runs `tasks` (in topological order: each after every id in its `after`) and resolves with their ids
+ * in completion order, or rejects with a StartupFailure. Invalid input (unknown or out-of-order ids in
+ * `after`) rejects with a plain Error: a programming error.
+ */
+export async function runStartup(tasks: readonly StartupTask[], options: StartupOptions): Promise<string[]> {
+  assertTaskOrder(tasks, 'runStartup');
+  return new StartupRun(tasks, options).result;
+}
+
+interface Problem {
+  kind: StartupFailureKind;
+  task?: StartupTask;
+  cause: unknown;
+}
+
+class StartupRun {
+  readonly result: Promise<string[]>;
+  private resolve: (ids: string[]) => void = () => {};
+  private reject: (failure: StartupFailure) => void = () => {};
+  /** 'running' → 'draining' (a failure or abort: waiting for running tasks) → 'done'. */
+  private phase: 'running' | 'draining' | 'done' = 'running';
+  private problem?: Problem;
+  private readonly controller = new AbortController();
+  private readonly deadline: Deadline;
+  private cancelDeadline = (): void => {};
+  /** Running tasks in start order. */
+  private readonly running = new Map<string, StartupTask>();
+  private readonly completed: string[] = [];
+  private readonly waitingFor = new Map<string, number>();
+  /** id -> tasks that depend on it */
+  private readonly dependents = new Map<string, StartupTask[]>();
+  private readonly onExternalAbort = (): void => this.aborted();
+
+  constructor(
+    private readonly tasks: readonly StartupTask[],
+    private readonly options: StartupOptions,
+  ) {
+    this.result = new Promise<string[]>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    this.deadline = new Deadline(options.timeoutMs, options.now);
+    for (const task of tasks) {
+      this.waitingFor.set(task.id, task.after.length);
+      for (const id of task.after) {
+        const list = this.dependents.get(id) ?? [];
+        list.push(task);
+        this.dependents.set(id, list);
+      }
+    }
+
+    const external = options.signal;
+    if (external?.aborted) {
+      this.aborted();
+      return;
+    }
+    if (tasks.length === 0) {
+      this.phase = 'done';
+      this.resolve([]);
+      return;
+    }
+    external?.addEventListener('abort', this.onExternalAbort, { once: true });
+    this.cancelDeadline = startTimer(options.timeoutMs, () => this.deadlinePassed());
+    for (const task of tasks.filter((t) => t.after.length === 0)) this.start(task);
+  }
+
+  private start(task: StartupTask): void {
+    if (this.phase !== 'running') return;
+    this.running.set(task.id, task);
+    let result: Promise<void> | void;
+    try {
+      result = task.run(this.controller.signal);
+    } catch (error) {
+      this.settled(task, false, error);
+      return;
+    }
+    Promise.resolve(result).then(
+      () => this.settled(task, true),
+      (error: unknown) => this.settled(task, false, error),
+    );
+  }
+
+  private settled(task: StartupTask, ok: boolean, error?: unknown): void {
+    if (this.phase === 'done') return; // late: we already rejected; see the header comment
+    this.running.delete(task.id);
+    if (ok) this.completed.push(task.id);
+    else if (this.phase === 'running') {
+      this.phase = 'draining';
+      this.problem = { kind: 'failed', task, cause: error };
+    }
+    // A completion seen past the deadline (its timer was late) is still a completion: it is in
+    // `completed` above, so rollback destroys it; the startup as a whole has timed out.
+    if (this.deadline.passed()) {
+      this.deadlinePassed(task);
+      return;
+    }
+
+    if (this.phase === 'draining') {
+      if (this.running.size === 0) this.fail();
+      return;
+    }
+    if (this.completed.length === this.tasks.length) {
+      this.phase = 'done';
+      this.cleanup();
+      this.resolve([...this.completed]);
+      return;
+    }
+    for (const dependent of this.dependents.get(task.id) ?? []) {
+      const left = (this.waitingFor.get(dependent.id) ?? 0) - 1;
+      this.waitingFor.set(dependent.id, left);
+      if (left === 0) this.start(dependent);
+    }
+  }
+
+  private aborted(): void {
+    if (this.phase === 'done') return;
+    const reason: unknown = this.options.signal?.reason;
+    this.controller.abort(reason);
+    if (this.phase === 'draining') return; // a failure came first and stays the cause
+    this.phase = 'draining';
+    this.problem = { kind: 'aborted', task: this.running.values().next().value, cause: reason };
+    if (this.running.size === 0) this.fail();
+  }
+
+  /** `late`: the task whose completion revealed that the deadline had passed, if no timer did. */
+  private deadlinePassed(late?: StartupTask): void {
+    if (this.phase === 'done') return;
+    const culprit = this.running.values().next().value ?? late;
+    if (!this.controller.signal.aborted) {
+      this.controller.abort(new StartupTimeoutError(culprit?.name, this.options.timeoutMs));
+    }
+    // After a failure or an abort, that stays the cause; the deadline only ends the wait.
+    this.fail(this.problem ?? { kind: 'timeout', task: culprit, cause: undefined });
+  }
+
+  private fail(problem: Problem | undefined = this.problem): void {
+    if (this.phase === 'done' || problem === undefined) return;
+    this.phase = 'done';
+    this.cleanup();
+    this.reject(
+      new StartupFailure(problem.kind, {
+        task: problem.task,
+        cause: problem.cause,
+        completed: [...this.completed],
+        timeoutMs: this.options.timeoutMs,
+      }),
+    );
+  }
+
+  private cleanup(): void {
+    this.cancelDeadline();
+    this.options.signal?.removeEventListener('abort', this.onExternalAbort);
+  }
+}

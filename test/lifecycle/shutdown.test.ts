@@ -1,0 +1,357 @@
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { HookTimeoutError } from '../../src/errors.js';
+import { runShutdown, type ShutdownOptions } from '../../src/lifecycle/shutdown.js';
+import type { ShutdownTask, StepPart } from '../../src/lifecycle/tasks.js';
+import type { DestroyContext, ShutdownReport, ShutdownStep } from '../../src/types.js';
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const hang = () => new Promise<never>(() => {});
+
+function part(label: string, run: StepPart['run'], timeout?: number): StepPart {
+  return { label, run, timeout };
+}
+/** A part that takes `ms` of (fake) time. */
+const takes = (ms: number, label = `takes ${ms}`) => part(label, () => sleep(ms));
+const fails = (message: string, label = 'fails') => part(label, () => Promise.reject(new Error(message)));
+
+function task(id: string, after: string[], ...parts: StepPart[]): ShutdownTask {
+  return { id, name: id, kind: 'destroy', after, parts };
+}
+
+function options(overrides: Partial<ShutdownOptions> = {}): ShutdownOptions {
+  return { reason: 'test', timeoutMs: 10_000, concurrency: 'graph', ...overrides };
+}
+
+/** Starts a shutdown and lets `advanceMs` of fake time pass; the report must be there by then. */
+async function shutdown(tasks: ShutdownTask[], overrides: Partial<ShutdownOptions> = {}, advanceMs = 20_000): Promise<ShutdownReport> {
+  const run = track(runShutdown(tasks, options(overrides)));
+  await vi.advanceTimersByTimeAsync(advanceMs);
+  expect(run.done, 'the shutdown should have finished').toBe(true);
+  expect(run.error).toBeUndefined();
+  return run.value!;
+}
+
+function track<T>(promise: Promise<T>) {
+  const state: { done: boolean; value?: T; error?: unknown } = { done: false };
+  promise.then(
+    (value) => Object.assign(state, { done: true, value }),
+    (error: unknown) => Object.assign(state, { done: true, error }),
+  );
+  return state;
+}
+
+function step(report: ShutdownReport, id: string): ShutdownStep {
+  const found = report.steps.find((s) => s.id === id);
+  if (!found) throw new Error(`no step ${id} in the report`);
+  return found;
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('runShutdown: order and concurrency', () => {
+  it('destroys a provider only after everything that depends on it has finished', async () => {
+    // api and worker depend on db: db's step waits for both.
+    const report = await shutdown([task('api', [], takes(30)), task('worker', [], takes(50)), task('db', ['api', 'worker'], takes(10))]);
+    expect(step(report, 'api')).toMatchObject({ status: 'ok', startMs: 0, endMs: 30 });
+    expect(step(report, 'worker')).toMatchObject({ status: 'ok', startMs: 0, endMs: 50 });
+    expect(step(report, 'db')).toMatchObject({ status: 'ok', startMs: 50, endMs: 60 });
+    expect(report).toMatchObject({ ok: true, reason: 'test', durationMs: 60 });
+  });
+
+  it('starts a step the moment its own dependents are done, with no level barrier', async () => {
+    const report = await shutdown([
+      task('slow', [], takes(100)),
+      task('fast', [], takes(10)),
+      task('slowDep', ['slow'], takes(10)),
+      task('fastDep', ['fast'], takes(10)),
+    ]);
+    expect(step(report, 'fastDep')).toMatchObject({ startMs: 10, endMs: 20 });
+    expect(step(report, 'slowDep')).toMatchObject({ startMs: 100, endMs: 110 });
+  });
+
+  it('takes the critical path, not the sum of the steps, in graph mode', async () => {
+    // a(100) -> c(50) is the critical path (150); b(30) -> d(30) -> e(30) runs beside it. Sum: 240.
+    const tasks = [
+      task('a', [], takes(100)),
+      task('b', [], takes(30)),
+      task('c', ['a'], takes(50)),
+      task('d', ['b'], takes(30)),
+      task('e', ['d'], takes(30)),
+    ];
+    const report = await shutdown(tasks);
+    expect(report.durationMs).toBe(150);
+  });
+
+  it('runs one step at a time in array order in sequential mode', async () => {
+    const tasks = [task('a', [], takes(100)), task('b', [], takes(30)), task('c', ['a'], takes(50))];
+    const report = await shutdown(tasks, { concurrency: 'sequential' });
+    expect(report.steps.map((s) => [s.id, s.startMs, s.endMs])).toEqual([
+      ['a', 0, 100],
+      ['b', 100, 130],
+      ['c', 130, 180],
+    ]);
+    expect(report.durationMs).toBe(180);
+  });
+
+  it('lists the steps in start order', async () => {
+    const report = await shutdown([task('a', [], takes(50)), task('b', ['a'], takes(10)), task('c', [], takes(10)), task('d', ['c'], takes(10))]);
+    expect(report.steps.map((s) => s.id)).toEqual(['a', 'c', 'd', 'b']);
+  });
+
+  it('resolves at once with ok for an empty task list', async () => {
+    await expect(runShutdown([], options())).resolves.toEqual({ reason: 'test', ok: true, durationMs: 0, steps: [] });
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('rejects unknown or out-of-order ids in after: a programming error', async () => {
+    await expect(runShutdown([task('a', ['ghost'])], options())).rejects.toThrow(/unknown id 'ghost'/);
+    await expect(runShutdown([task('a', ['b']), task('b', [])], options())).rejects.toThrow(/topological order/);
+  });
+});
+
+describe('runShutdown: the parts of a step', () => {
+  it('runs the parts one after the other, each once, with the DestroyContext', async () => {
+    const start = Date.now();
+    const seen: [string, number, DestroyContext][] = [];
+    const record = (label: string, ms: number) =>
+      part(label, async (ctx) => {
+        seen.push([label, Date.now() - start, ctx]);
+        if (ms > 0) await sleep(ms); // setTimeout(0) takes 1 ms, as in Node
+      });
+    const report = await shutdown([task('svc', [], record('stop()', 20), record('asyncDispose', 30), record('dispose', 0))], {
+      reason: 'SIGTERM',
+      timeoutMs: 1_000,
+    });
+    expect(seen.map(([label, at]) => [label, at])).toEqual([['stop()', 0], ['asyncDispose', 20], ['dispose', 50]]);
+    for (const [, , ctx] of seen) {
+      expect(ctx.reason).toBe('SIGTERM');
+      expect(ctx.deadline).toBe(start + 1_000);
+      expect(ctx.signal.aborted).toBe(false);
+    }
+    expect(step(report, 'svc')).toMatchObject({ status: 'ok', startMs: 0, endMs: 50 });
+  });
+
+  it('supports synchronous parts, returning or throwing', async () => {
+    const syncOk = vi.fn(() => 'done');
+    const syncThrow = vi.fn(() => {
+      throw new Error('sync boom');
+    });
+    const report = await shutdown([task('a', [], part('ok', syncOk)), task('b', [], part('throws', syncThrow), part('ok', syncOk))]);
+    expect(syncOk).toHaveBeenCalledTimes(2);
+    expect(syncThrow).toHaveBeenCalledTimes(1);
+    expect(step(report, 'a').status).toBe('ok');
+    expect(step(report, 'b')).toMatchObject({ status: 'failed', error: 'sync boom' });
+  });
+
+  it('keeps going after a failing onDestroy and reports every failure', async () => {
+    const afterFailure = vi.fn();
+    const report = await shutdown([
+      task('a', [], fails('a broke'), part('still runs', afterFailure)),
+      task('b', [], takes(10), fails('b broke')),
+      task('db', ['a', 'b'], takes(5)),
+    ]);
+    expect(afterFailure).toHaveBeenCalledTimes(1);
+    expect(step(report, 'a')).toMatchObject({ status: 'failed', error: 'a broke' });
+    expect(step(report, 'b')).toMatchObject({ status: 'failed', error: 'b broke' });
+    expect(step(report, 'db')).toMatchObject({ status: 'ok', startMs: 10, endMs: 15 });
+    expect(report.ok).toBe(false);
+  });
+
+  it('never rejects because of what a part throws', async () => {
+    const report = await shutdown([
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the point: user code rejects with a non-Error
+      task('a', [], part('string', () => Promise.reject('just a string'))),
+      task('b', [], part('undefined', () => {
+        // eslint-disable-next-line @typescript-eslint/only-throw-error -- the point: user code throws a non-Error
+        throw undefined;
+      })),
+    ]);
+    expect(step(report, 'a')).toMatchObject({ status: 'failed', error: 'just a string' });
+    expect(step(report, 'b')).toMatchObject({ status: 'failed', error: 'undefined' });
+  });
+
+  it("times out a part past its own timeout, aborts its signal, and still runs the step's other parts", async () => {
+    let signal: AbortSignal | undefined;
+    const next = vi.fn(() => sleep(20));
+    const run = track(
+      runShutdown(
+        [task('svc', [], part('Svc.stop()', (ctx) => ((signal = ctx.signal), hang()), 100), part('Svc dispose()', next))],
+        options(),
+      ),
+    );
+    await vi.advanceTimersByTimeAsync(99);
+    expect(signal?.aborted).toBe(false);
+    expect(next).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(signal?.aborted).toBe(true);
+    expect(signal?.reason).toBeInstanceOf(HookTimeoutError);
+    expect(next).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(20);
+    expect(step(run.value!, 'svc')).toMatchObject({ status: 'timeout', startMs: 0, endMs: 120 });
+    expect(step(run.value!, 'svc').error).toMatch(/Svc\.stop\(\) did not finish within 100 ms/);
+  });
+
+  it('reports the first non-ok status of a step, with its error', async () => {
+    const report = await shutdown([
+      task('timeoutFirst', [], part('hangs', hang, 20), fails('then fails')),
+      task('failureFirst', [], fails('fails first'), part('hangs', hang, 20)),
+    ]);
+    expect(step(report, 'timeoutFirst')).toMatchObject({ status: 'timeout', endMs: 20 });
+    expect(step(report, 'timeoutFirst').error).toMatch(/hangs did not finish within 20 ms/);
+    expect(step(report, 'failureFirst')).toMatchObject({ status: 'failed', error: 'fails first', endMs: 20 });
+  });
+
+  it('counts a step past its budget as finished: its dependency does not wait for it', async () => {
+    const report = await shutdown([task('stuck', [], part('hangs', hang, 50)), task('db', ['stuck'], takes(10))]);
+    expect(step(report, 'stuck')).toMatchObject({ status: 'timeout', endMs: 50 });
+    expect(step(report, 'db')).toMatchObject({ status: 'ok', startMs: 50, endMs: 60 });
+  });
+
+  it('reports a part that throws HookTimeoutError itself (the HTTP drain) as timeout', async () => {
+    const drain = part('http drain', async () => {
+      await sleep(30);
+      throw new HookTimeoutError('http drain', 30);
+    });
+    const report = await shutdown([{ id: 'http', name: 'http', kind: 'http', after: [], parts: [drain] }]);
+    expect(report.steps[0]).toMatchObject({ id: 'http', kind: 'http', status: 'timeout', startMs: 0, endMs: 30 });
+    expect(report.steps[0]?.error).toMatch(/http drain did not finish within 30 ms/);
+  });
+
+  it("caps a part's own timeout at the time left to the global deadline", async () => {
+    let signal: AbortSignal | undefined;
+    const report = await shutdown([task('a', [], part('slow', (ctx) => ((signal = ctx.signal), hang()), 5_000))], { timeoutMs: 100 }, 100);
+    expect(signal?.aborted).toBe(true);
+    expect(step(report, 'a')).toMatchObject({ status: 'timeout', endMs: 100 });
+    expect(step(report, 'a').error).toMatch(/slow did not finish within 100 ms/);
+  });
+});
+
+describe('runShutdown: the global deadline', () => {
+  it('reports running steps as timeout and unstarted ones as skipped, and resolves at once', async () => {
+    let signal: AbortSignal | undefined;
+    const run = track(
+      runShutdown(
+        [task('stuck', [], part('Stuck.stop()', (ctx) => ((signal = ctx.signal), hang()))), task('db', ['stuck'], takes(1)), task('quick', [], takes(10))],
+        options({ timeoutMs: 100 }),
+      ),
+    );
+    await vi.advanceTimersByTimeAsync(99);
+    expect(run.done).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(run.done).toBe(true);
+    expect(signal?.aborted).toBe(true);
+    const report = run.value!;
+    expect(report.steps.map((s) => [s.id, s.status, s.startMs, s.endMs])).toEqual([
+      ['stuck', 'timeout', 0, 100],
+      ['quick', 'ok', 0, 10],
+      ['db', 'skipped', -1, -1],
+    ]);
+    expect(report).toMatchObject({ ok: false, durationMs: 100 });
+    expect(step(report, 'stuck').error).toMatch(/Stuck\.stop\(\) did not finish within 100 ms/);
+  });
+
+  it('ignores completions after the deadline and runs no further part of a cut-off step', async () => {
+    const laterPart = vi.fn();
+    const run = track(runShutdown([task('a', [], takes(200), part('later', laterPart))], options({ timeoutMs: 100 })));
+    await vi.advanceTimersByTimeAsync(100);
+    const snapshot = structuredClone(run.value);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(laterPart).not.toHaveBeenCalled();
+    expect(run.value).toEqual(snapshot);
+    expect(step(run.value!, 'a')).toMatchObject({ status: 'timeout', endMs: 100 });
+  });
+
+  it('leaves no timer behind once it resolved', async () => {
+    await shutdown([task('a', [], takes(10), part('t', () => sleep(5), 1_000))], { timeoutMs: 60_000 }, 15);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('skips every step when there is no time left at all', async () => {
+    const never = vi.fn();
+    const report = await shutdown([task('a', [], part('p', never)), task('b', ['a'], part('p', never))], { timeoutMs: 0 }, 0);
+    expect(never).not.toHaveBeenCalled();
+    expect(report.steps.map((s) => s.status)).toEqual(['skipped', 'skipped']);
+    expect(report.ok).toBe(false);
+  });
+
+  // Root cause (prototype): a step's own timeout and the global deadline fired in the same tick; the
+  // step timeout ran first, "finished" the step, started its dependency, and the deadline then reported
+  // that dependency as 'timeout' although it never did any work. Now every event asks Deadline.passed().
+  describe('a step timeout and the global deadline in the same tick', () => {
+    it('reports the step timeout and skips its dependency when the part timeout equals the time left', async () => {
+      const never = vi.fn();
+      const report = await shutdown([task('a', [], part('hangs', hang, 100)), task('b', ['a'], part('p', never))], { timeoutMs: 100 }, 100);
+      expect(never).not.toHaveBeenCalled();
+      expect(report.steps.map((s) => [s.id, s.status, s.endMs])).toEqual([
+        ['a', 'timeout', 100],
+        ['b', 'skipped', -1],
+      ]);
+    });
+
+    it('skips the dependency when a step ends exactly on the deadline', async () => {
+      const never = vi.fn();
+      const report = await shutdown(
+        [task('a', [], part('hangs', hang, 60), takes(40)), task('b', ['a'], part('p', never))],
+        { timeoutMs: 100 },
+        100,
+      );
+      expect(never).not.toHaveBeenCalled();
+      expect(report.steps.map((s) => [s.id, s.status, s.endMs])).toEqual([
+        ['a', 'timeout', 100],
+        ['b', 'skipped', -1],
+      ]);
+    });
+
+    it('lets the deadline decide when a step timer fires late, after the deadline (a blocked event loop)', async () => {
+      let clock = 0;
+      const never = vi.fn();
+      const run = track(
+        runShutdown([task('a', [], part('hangs', hang, 50)), task('b', ['a'], part('p', never))], options({ timeoutMs: 100, now: () => clock })),
+      );
+      clock = 150; // the loop was blocked: when the 50 ms timer runs, the 100 ms deadline is long gone
+      await vi.advanceTimersByTimeAsync(50);
+      expect(run.done).toBe(true);
+      expect(never).not.toHaveBeenCalled();
+      expect(run.value!.steps.map((s) => [s.id, s.status, s.endMs])).toEqual([
+        ['a', 'timeout', 100],
+        ['b', 'skipped', -1],
+      ]);
+      expect(vi.getTimerCount()).toBe(0);
+    });
+  });
+});
+
+describe('runShutdown: logging', () => {
+  it('logs the start, each failed or timed-out step, and a summary, as structured lines', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    await shutdown(
+      [task('ok', [], takes(5)), task('broken', [], fails('boom')), task('stuck', [], part('hangs', hang, 20)), task('last', ['stuck'], takes(1))],
+      { logger, reason: 'SIGTERM', timeoutMs: 1_000 },
+    );
+    expect(lines).toHaveLength(4);
+    expect(lines[0]).toMatchObject({ level: 30, msg: 'shutdown started', reason: 'SIGTERM', steps: 4 });
+    expect(lines[1]).toMatchObject({ level: 50, msg: 'shutdown step failed', step: 'broken', status: 'failed', ms: 0, error: 'boom' });
+    expect(lines[2]).toMatchObject({ level: 40, msg: 'shutdown step timed out', step: 'stuck', status: 'timeout', ms: 20 });
+    expect(lines[3]).toMatchObject({
+      level: 40,
+      ok: false,
+      durationMs: 21,
+      counts: { ok: 2, failed: 1, timeout: 1, skipped: 0 },
+    });
+  });
+
+  it('logs an info summary when every step is ok', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    await shutdown([task('ok', [], takes(5))], { logger });
+    expect(lines.map((l) => l.level)).toEqual([30, 30]);
+    expect(lines[1]).toMatchObject({ ok: true, durationMs: 5, counts: { ok: 1, failed: 0, timeout: 0, skipped: 0 } });
+  });
+});
