@@ -285,5 +285,6 @@ function preview(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
   if (typeof value === 'function') return `function ${value.name}`;
-  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+  if (typeof value === 'symbol' || typeof value === 'bigint') return value.toString();
+  return JSON.stringify(value) ?? 'undefined';
 }
