@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import * as quiesce from '../../src/index.js';
+
+describe('public surface', () => {
+  it('exports exactly the documented runtime names', () => {
+    expect(Object.keys(quiesce).sort()).toEqual(
+      [
+        'AsyncResolutionError',
+        'Controller',
+        'CycleError',
+        'Delete',
+        'DuplicateProviderError',
+        'Get',
+        'HTTP_OPTIONS',
+        'HookTimeoutError',
+        'HttpModule',
+        'InitFailedError',
+        'InvalidProviderError',
+        'LazyServiceIdentifier',
+        'MissingProviderError',
+        'Module',
+        'NoReflectMetadataError',
+        'NotFoundError',
+        'Patch',
+        'Post',
+        'Put',
+        'QuiesceError',
+        'ScopeError',
+        'StartupAbortedError',
+        'StartupTimeoutError',
+        'StoppingError',
+        'UnresolvableParameterError',
+        'bootstrap',
+        'createTestApp',
+        'errorCodes',
+        'inject',
+        'injectFromBase',
+        'injectable',
+        'onDestroy',
+        'onInit',
+        'optional',
+        'token',
+        'unmanaged',
+      ].sort(),
+    );
+  });
+});
