@@ -188,7 +188,8 @@ const unusableTypes = new Set<unknown>([Object, String, Number, Boolean, Array, 
 
 function classDependencies(cls: Class, where: string): { args: Dependency[]; properties: Dependency[]; scope?: Scope } {
   const name = cls.name || '<anonymous class>';
-  const decorated = Reflect.hasOwnMetadata(isInjectableKey, cls);
+  // @injectable() sets the flag; @Controller() (which applies injectable itself) leaves the class metadata
+  const decorated = Reflect.hasOwnMetadata(isInjectableKey, cls) || Reflect.hasOwnMetadata(classMetadataKey, cls);
   if (!decorated && cls.length > 0) {
     throw new InvalidProviderError(
       `${name} (${where}) has constructor parameters but is not decorated with @injectable(), so its dependencies are unknown. Add @injectable() to ${name}.`,
