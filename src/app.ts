@@ -96,6 +96,7 @@ export class QuiesceApp implements App {
 
   /** Creates every singleton and runs init hooks, then starts the HTTP server; rolls back on failure. */
   async start(): Promise<void> {
+    const startedAt = Date.now();
     const tasks = this.container.startupTasks();
     if (this.createServer) {
       // the server listens last, once every init hook is done: readiness never lies
@@ -113,6 +114,10 @@ export class QuiesceApp implements App {
     }
     this.current = 'ready';
     this.settleStartup();
+    this.settings.logger.info(
+      { url: this.url, providers: this.container.graph.nodes.length, durationMs: Date.now() - startedAt },
+      this.url ? `ready, listening on ${this.url}` : 'ready',
+    );
   }
 
   private async startServer(): Promise<void> {
