@@ -1,0 +1,86 @@
+/**
+ * What fastify's close() lacks for a clean HTTP/1.1 drain.
+ *
+ * fastify.close() stops listening, closes idle sockets, and answers requests that arrive on open
+ * connections with 503 + `Connection: close`. It does not touch responses already in flight: those go
+ * out with `Connection: keep-alive`, and close() then waits for the 72 s keepAliveTimeout (fastify
+ * issue 7044). And a TCP connection that never sends a request keeps close() pending forever (Node 20
+ * stops enforcing headersTimeout after close). This file adds:
+ *  - begin(): every response still to be written, in flight or yet to arrive, carries `Connection: close`,
+ *    so Node ends each socket once its response is out;
+ *  - forceClose(): at the drain deadline, destroy every remaining socket.
+ *
+ * Cost before begin(): one Set entry and one 'close' listener per TCP connection, nothing per request.
+ */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
+
+/** Node sets `socket._httpMessage` to the response being written on an HTTP/1 socket (null between requests). */
+interface HttpSocket extends Socket {
+  _httpMessage?: ServerResponse | null;
+}
+
+export class ConnectionDrain {
+  private readonly sockets = new Set<HttpSocket>();
+  private listenerClosed = false;
+
+  constructor(private readonly server: Server) {
+    const sockets = this.sockets;
+    function untrack(this: HttpSocket): void {
+      sockets.delete(this);
+    }
+    const track = (socket: HttpSocket): void => {
+      sockets.add(socket);
+      socket.on('close', untrack);
+    };
+    server.on('connection', track);
+    // Over TLS the HTTP parser works on the TLS socket, not on the TCP socket 'connection' reports.
+    if (server instanceof TlsServer) server.on('secureConnection', track);
+  }
+
+  /** Open TCP (and TLS) connections. */
+  get connections(): number {
+    return this.sockets.size;
+  }
+
+  /** From now on every HTTP/1 response carries `Connection: close`: the ones in flight and every later one. */
+  begin(): void {
+    this.server.prependListener('request', closeAfterResponse);
+    for (const socket of this.sockets) {
+      const response = socket._httpMessage;
+      if (!response) continue;
+      if (!response.headersSent) {
+        response.setHeader('Connection', 'close');
+      } else if (!response.writableEnded) {
+        // Its headers already promised keep-alive: close the socket once the response is done.
+        response.once('close', () => this.closeIdle());
+      }
+    }
+  }
+
+  /** Called once the listener is closed: sockets that turn idle from now on are closed at once. */
+  listenerClosing(): void {
+    this.listenerClosed = true;
+  }
+
+  /** Destroys every remaining connection, including ones that never sent a request. Returns how many were open. */
+  forceClose(): number {
+    const open = this.sockets.size;
+    this.server.closeAllConnections();
+    for (const socket of this.sockets) socket.destroy();
+    if (this.server.listening) this.server.close(ignore);
+    return open;
+  }
+
+  private closeIdle(): void {
+    if (this.listenerClosed) this.server.closeIdleConnections();
+  }
+}
+
+function closeAfterResponse(request: IncomingMessage, response: ServerResponse): void {
+  // HTTP/2 has no Connection header (GOAWAY does this job); HTTP/1.0 closes by default anyway.
+  if (request.httpVersionMajor === 1) response.setHeader('Connection', 'close');
+}
+
+function ignore(): void {}
