@@ -33,6 +33,8 @@ export class QuiesceApp implements App {
   private closing?: Promise<ShutdownReport>;
   private readonly startupAbort = new AbortController();
   private settleStartup: () => void = () => {};
+  /** When startup was aborted: the shutdown deadline runs from then, rollback included. */
+  private abortedAt?: number;
   private readonly startupSettled = new Promise<void>((resolve) => (this.settleStartup = resolve));
   private server?: HttpServer;
   /** Called once the app is stopped (e.g. to remove process handlers). */
@@ -103,7 +105,12 @@ export class QuiesceApp implements App {
       tasks.push({ id: HTTP_STEP_ID, name: 'http', after: tasks.map((task) => task.id), run: () => this.startServer() });
     }
     try {
-      await runStartup(tasks, { timeoutMs: this.settings.startupTimeout, signal: this.startupAbort.signal });
+      await runStartup(tasks, {
+        timeoutMs: this.settings.startupTimeout,
+        signal: this.startupAbort.signal,
+        // a signal's shutdown deadline runs from the signal: leave rollback half of it
+        abortGraceMs: this.settings.shutdownTimeout / 2,
+      });
     } catch (error) {
       const failure = this.startupError(error);
       this.settings.logger.error({ err: failure.cause ?? failure, code: failure.code }, failure.message);
@@ -127,7 +134,10 @@ export class QuiesceApp implements App {
   }
 
   private abortStartup(reason: string): Promise<ShutdownReport> {
-    if (!this.startupAbort.signal.aborted) this.startupAbort.abort(reason);
+    if (!this.startupAbort.signal.aborted) {
+      this.abortedAt = Date.now();
+      this.startupAbort.abort(reason);
+    }
     // start() rolls back as soon as the scheduler notices the abort; if startup had already won the race, close now
     return this.startupSettled.then(() => this.close(reason));
   }
@@ -151,7 +161,8 @@ export class QuiesceApp implements App {
       tasks.push({ id: HTTP_STEP_ID, name: 'http', kind: 'http', after: [], parts: [{ label: 'http drain', run: (ctx) => server.stop(ctx) }] });
     }
     tasks.push(...destroyTasks(this.container.appScope.disposables, tasks.length > 0 ? [HTTP_STEP_ID] : []));
-    const report = await runShutdown(tasks, { reason, timeoutMs: shutdownTimeout, concurrency: disposeConcurrency, logger });
+    const timeoutMs = this.abortedAt === undefined ? shutdownTimeout : Math.max(1, shutdownTimeout - (Date.now() - this.abortedAt));
+    const report = await runShutdown(tasks, { reason, timeoutMs, concurrency: disposeConcurrency, logger });
     this.current = 'stopped';
     this.onStopped?.();
     return report;

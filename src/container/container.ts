@@ -219,6 +219,8 @@ export class Container {
     if (parts.length === 0) return record();
     return new Pending((async () => {
       for (const part of parts) {
+        // init hooks get the same context shape as destroy hooks; the signal aborts at the hook's own
+        // timeout, at the startup deadline, or when startup is aborted (a signal during startup)
         await runWithTimeout((hookSignal) => part.run({ signal: hookSignal, deadline: Infinity, reason: 'init' }), {
           timeoutMs: part.timeout,
           label: part.label,

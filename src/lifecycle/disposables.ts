@@ -33,7 +33,7 @@ export function initParts(instance: unknown, def: ProviderDef, name: string): re
   const parts: StepPart[] = hooks.map((hook) => ({
     label: `${name}.${String(hook.method)}()`,
     timeout: hook.timeout,
-    run: () => callMethod(owned!, hook.method),
+    run: (ctx) => callMethod(owned!, hook.method, ctx),
   }));
   const providerInit = def.init;
   if (providerInit) parts.push({ label: `${name} init()`, run: () => providerInit(instance) });

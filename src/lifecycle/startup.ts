@@ -11,9 +11,11 @@
  *   the first-started task still running ('timeout').
  * - The external signal aborts (a SIGTERM during startup): the task signal aborts with the same reason,
  *   nothing new starts, and, as after a failure, running tasks are waited for (bounded by the startup
- *   deadline) before it rejects ('aborted'). Waiting is what makes rollback correct: a task still running
- *   may be about to open a pool or a socket, and if we stopped looking at it now nobody would close it.
- *   The abort tells it to give up early; well-behaved tasks settle at once, so the wait is short.
+ *   deadline, and by `abortGraceMs` when given) before it rejects ('aborted'). Waiting is what makes
+ *   rollback correct: a task still running may be about to open a pool or a socket, and if we stopped
+ *   looking at it now nobody would close it. The abort tells it to give up early; well-behaved tasks
+ *   settle at once, so the wait is short. The grace exists because a signal's shutdown deadline is
+ *   shorter than the startup deadline: rollback must get its turn before the process is made to exit.
  * A task that settles after the rejection is not in `completed` and is not rolled back; the aborted
  * signal is its only cue to clean up after itself.
  */
@@ -26,6 +28,8 @@ export interface StartupOptions {
   timeoutMs: number;
   /** External abort, e.g. a SIGTERM during startup. */
   signal?: AbortSignal;
+  /** After an external abort, wait at most this long (ms) for running tasks. Default: until the startup deadline. */
+  abortGraceMs?: number;
   /** Clock in epoch ms; default Date.now. */
   now?: () => number;
 }
@@ -96,6 +100,7 @@ class StartupRun {
   private readonly controller = new AbortController();
   private readonly deadline: Deadline;
   private cancelDeadline = (): void => {};
+  private cancelGrace = (): void => {};
   /** Running tasks in start order. */
   private readonly running = new Map<string, StartupTask>();
   private readonly completed: string[] = [];
@@ -193,6 +198,7 @@ class StartupRun {
     this.phase = 'draining';
     this.problem = { kind: 'aborted', task: this.running.values().next().value, cause: reason };
     if (this.running.size === 0) this.fail();
+    else this.cancelGrace = startTimer(this.options.abortGraceMs, () => this.fail());
   }
 
   /** `late`: the task whose completion revealed that the deadline had passed, if no timer did. */
@@ -222,6 +228,7 @@ class StartupRun {
 
   private cleanup(): void {
     this.cancelDeadline();
+    this.cancelGrace();
     this.options.signal?.removeEventListener('abort', this.onExternalAbort);
   }
 }

@@ -220,6 +220,17 @@ describe('runStartup: an external abort (a signal during startup)', () => {
     expect(failure(run)).toMatchObject({ kind: 'aborted', taskId: 'stuck', completed: [] });
   });
 
+  it('waits for running tasks no longer than abortGraceMs, so rollback gets its turn before the signal deadline', async () => {
+    const external = new AbortController();
+    const run = start([task('a', [], takes(1)), task('stuck', ['a'], hang)], { signal: external.signal, timeoutMs: 30_000, abortGraceMs: 200 });
+    await vi.advanceTimersByTimeAsync(10);
+    external.abort('SIGTERM');
+    await vi.advanceTimersByTimeAsync(199);
+    expect(run.done).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(failure(run)).toMatchObject({ kind: 'aborted', taskId: 'stuck', completed: ['a'] });
+  });
+
   it('keeps a failure that came first as the cause', async () => {
     const external = new AbortController();
     const broken = new Error('broken');
