@@ -196,8 +196,10 @@ class ShutdownRun {
       steps,
     };
     const log = this.options.logger;
-    if (report.ok) log?.info({ ok: true, durationMs: report.durationMs, counts }, 'shutdown finished');
-    else log?.warn({ ok: false, durationMs: report.durationMs, counts }, 'shutdown finished with problems');
+    // the whole report goes into the summary line: a signal-started shutdown ends in process.exit,
+    // and this line is how an operator (or a log pipeline) gets the report
+    if (report.ok) log?.info({ ok: true, durationMs: report.durationMs, counts, report }, 'shutdown finished');
+    else log?.warn({ ok: false, durationMs: report.durationMs, counts, report }, 'shutdown finished with problems');
     this.resolve(report);
   }
 
