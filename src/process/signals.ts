@@ -228,6 +228,10 @@ export function installProcessHandlers(options: ProcessHandlerOptions): ProcessH
   const handlers: ProcessHandlers = {
     uninstall() {
       if (!installed) return;
+      // A shutdown started here is about to exit the process. Removing a signal listener restores the
+      // default action at once, at the OS level: the duplicate Ctrl-C that npm forwards a moment later
+      // would then kill the process by SIGINT between the report and process.exit. Keep them until exit.
+      if (current && exit && !exited) return;
       installed = false;
       for (const [signal, listener] of signalListeners) proc.removeListener(signal, listener);
       proc.removeListener('uncaughtException', onUncaughtException);

@@ -400,11 +400,20 @@ describe('installProcessHandlers', () => {
     proc.emit('SIGTERM');
     // What the container does when the app becomes stopped, just before close() resolves.
     handlers.uninstall();
-    for (const event of EVENTS) expect(proc.listenerCount(event)).toBe(0);
+    // Regression: removing the listeners here restored SIGINT's default action, so the duplicate Ctrl-C
+    // npm forwards a moment later killed the process by SIGINT before it could exit with 0.
+    expect(proc.listenerCount('SIGTERM')).toBe(1);
+    proc.emit('SIGTERM'); // the forwarded duplicate: still the same signal, ignored
     target.pending.resolve(report(true));
     await settle();
     expect(proc.exit).toHaveBeenCalledExactlyOnceWith(0);
     expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('removes its listeners at uninstall after a programmatic close (no shutdown of its own under way)', () => {
+    const { proc, handlers } = setup();
+    handlers.uninstall();
+    for (const event of EVENTS) expect(proc.listenerCount(event)).toBe(0);
   });
 
   it('keeps the deadline of a signal-started shutdown after uninstall', async () => {
