@@ -2,6 +2,7 @@
  * Time budgets shared by the startup and shutdown schedulers: a deadline on one clock,
  * a timer that is safe for any budget, and a function run under a timeout with an AbortSignal.
  */
+import { setMaxListeners } from 'node:events';
 import { HookTimeoutError } from '../errors.js';
 
 /** setTimeout stores its delay in an int32: anything longer fires after 1 ms instead. */
@@ -16,6 +17,16 @@ export function startTimer(ms: number | undefined, onFire: () => void): () => vo
   if (ms === undefined || !Number.isFinite(ms) || ms > MAX_TIMER_MS) return () => {};
   const timer = setTimeout(onFire, Math.max(0, ms));
   return () => clearTimeout(timer);
+}
+
+/**
+ * An AbortController whose signal may have any number of listeners. A scheduler's signal is the parent
+ * of every hook running at the same time; past 10 of them Node would warn of a listener leak that is not one.
+ */
+export function unlimitedAbortController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
 }
 
 /**

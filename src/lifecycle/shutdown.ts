@@ -16,7 +16,7 @@
 import type { Logger } from 'pino';
 import { HookTimeoutError, describe } from '../errors.js';
 import type { ShutdownReport, ShutdownStep, StepStatus } from '../types.js';
-import { Deadline, assertTaskOrder, runWithTimeout, startTimer } from './deadline.js';
+import { Deadline, assertTaskOrder, runWithTimeout, startTimer, unlimitedAbortController } from './deadline.js';
 import type { ShutdownTask } from './tasks.js';
 
 export interface ShutdownOptions {
@@ -59,7 +59,8 @@ class ShutdownRun {
   private readonly now: () => number;
   private readonly startedAt: number;
   private readonly deadline: Deadline;
-  private readonly deadlineAbort = new AbortController();
+  /** Parent of every running part's signal: one listener per running part, so no listener limit. */
+  private readonly deadlineAbort = unlimitedAbortController();
   private readonly cancelDeadline: () => void;
   private readonly states: StepState[];
   /** id -> the states that wait for it */

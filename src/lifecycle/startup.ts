@@ -20,7 +20,7 @@
  * signal is its only cue to clean up after itself.
  */
 import { StartupTimeoutError, describe } from '../errors.js';
-import { Deadline, assertTaskOrder, startTimer } from './deadline.js';
+import { Deadline, assertTaskOrder, startTimer, unlimitedAbortController } from './deadline.js';
 import type { StartupTask } from './tasks.js';
 
 export interface StartupOptions {
@@ -97,7 +97,8 @@ class StartupRun {
   /** 'running' → 'draining' (a failure or abort: waiting for running tasks) → 'done'. */
   private phase: 'running' | 'draining' | 'done' = 'running';
   private problem?: Problem;
-  private readonly controller = new AbortController();
+  /** The signal every running task gets; one listener per running init hook, so no listener limit. */
+  private readonly controller = unlimitedAbortController();
   private readonly deadline: Deadline;
   private cancelDeadline = (): void => {};
   private cancelGrace = (): void => {};

@@ -161,6 +161,25 @@ describe('startup and rollback', () => {
     expect(events).toEqual(['Db.close']);
   });
 
+  it('runs many init hooks at once without a listener-leak warning', async () => {
+    // Regression: every running hook listened on the one startup signal, and past 10 Node warned of a leak.
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    const providers = Array.from({ length: 30 }, (_, i) => ({
+      provide: `svc${i}`,
+      useFactory: () => ({}),
+      init: () => new Promise<void>((resolve) => setTimeout(resolve, 5)),
+      dispose: () => new Promise<void>((resolve) => setTimeout(resolve, 5)),
+    }));
+    @Module({ providers }) class AppModule {}
+    const app = await bootstrap(AppModule, quiet);
+    await app.close();
+    await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+    process.off('warning', onWarning);
+    expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+  });
+
   it('reports a failing async factory as QUIESCE_INIT_FAILED with the cause', async () => {
     const cause = new Error('ECONNREFUSED');
     @Module({ providers: [{ provide: 'Pool', useFactory: async () => { throw cause; } }] }) class AppModule {}
