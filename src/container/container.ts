@@ -46,15 +46,20 @@ export class Container {
   private readonly singletons = new Map<Token, unknown>();
   /** Set when the app starts shutting down: anything created afterwards (a late init) is destroyed on arrival. */
   private appScopeClosed = false;
-  /** Per node: may an instance be Disposable (undefined = only known once created)? */
+  /** Per transient node: may an instance be Disposable (undefined = only known once created)? Filled lazily. */
   private readonly disposableHint = new Map<ProviderNode, boolean | undefined>();
 
   constructor(
     readonly graph: ProviderGraph,
     private readonly logger: Logger,
     private readonly lateDestroyTimeoutMs = 10_000,
-  ) {
-    for (const node of graph.nodes) this.disposableHint.set(node, classIsDisposable(node.def));
+  ) {}
+
+  private hint(node: ProviderNode): boolean | undefined {
+    if (this.disposableHint.has(node)) return this.disposableHint.get(node);
+    const hint = classIsDisposable(node.def);
+    this.disposableHint.set(node, hint);
+    return hint;
   }
 
   /** One startup task per singleton, in topological order; each waits for the singletons it reaches. */
@@ -65,7 +70,11 @@ export class Container {
         id: node.id,
         name: node.name,
         after: singletonDependencies(node).map((dep) => dep.id),
-        run: async (signal: AbortSignal) => void (await boxed(this.create(node, this.appScope, null, signal))),
+        // synchronous creation (most constructors) completes without a promise
+        run: (signal: AbortSignal): Promise<void> | undefined => {
+          const created = this.create(node, this.appScope, null, signal);
+          return created instanceof Pending ? created.promise.then(noop) : undefined;
+        },
       }));
   }
 
@@ -103,7 +112,7 @@ export class Container {
   isDisposable(node: ProviderNode): boolean {
     const record = this.appScope.cache.get(node);
     if (record) return record.parts.length > 0;
-    return this.disposableHint.get(node) ?? !!node.def.dispose;
+    return this.hint(node) ?? !!node.def.dispose;
   }
 
   private async destroyLate(entry: InstanceRecord): Promise<void> {
@@ -148,7 +157,7 @@ export class Container {
   /** Creates a new instance of `node` owned by `scope`: arguments, construction, init, record. */
   private create(node: ProviderNode, scope: InstanceScope, collector: InstanceRecord[] | null, signal?: AbortSignal): Maybe<unknown> {
     // A transient known not to be Disposable is transparent for ordering: it passes its dependencies up.
-    const transparent = node.scope === 'transient' && this.disposableHint.get(node) === false;
+    const transparent = node.scope === 'transient' && this.hint(node) === false;
     const own: InstanceRecord[] | null = transparent ? collector : [];
     const args = this.resolveArgs(node, scope, own, signal);
     const constructed = then(args, (a) => this.construct(node, a as unknown[], scope, own, signal));
@@ -273,6 +282,8 @@ function singletonDependencies(node: ProviderNode): ProviderNode[] {
   }
   return found;
 }
+
+function noop(): void {}
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as { then?: unknown } | null)?.then === 'function';

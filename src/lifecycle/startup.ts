@@ -102,6 +102,9 @@ class StartupRun {
   private readonly deadline: Deadline;
   private cancelDeadline = (): void => {};
   private cancelGrace = (): void => {};
+  /** Tasks ready to start, and whether a pump is running them (see start()). */
+  private readonly ready: StartupTask[] = [];
+  private pumping = false;
   /** Running tasks in start order. */
   private readonly running = new Map<string, StartupTask>();
   private readonly completed: string[] = [];
@@ -143,14 +146,38 @@ class StartupRun {
     for (const task of tasks.filter((t) => t.after.length === 0)) this.start(task);
   }
 
+  /**
+   * Queues a task whose dependencies completed. A task that completes synchronously (most constructors)
+   * settles at once, without a promise; the queue keeps that iterative, so a 2,000-deep chain of
+   * synchronous tasks does not become a 2,000-deep stack.
+   */
   private start(task: StartupTask): void {
     if (this.phase !== 'running') return;
+    this.ready.push(task);
+    if (!this.pumping) this.pump();
+  }
+
+  private pump(): void {
+    this.pumping = true;
+    try {
+      for (let i = 0; i < this.ready.length && this.phase === 'running'; i++) this.runOne(this.ready[i]!);
+    } finally {
+      this.ready.length = 0;
+      this.pumping = false;
+    }
+  }
+
+  private runOne(task: StartupTask): void {
     this.running.set(task.id, task);
     let result: Promise<void> | void;
     try {
       result = task.run(this.controller.signal);
     } catch (error) {
       this.settled(task, false, error);
+      return;
+    }
+    if (result === undefined) {
+      this.settled(task, true);
       return;
     }
     Promise.resolve(result).then(

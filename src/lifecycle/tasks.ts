@@ -28,6 +28,7 @@ export interface StartupTask {
   name: string;
   /** Ids of tasks that must complete before this one starts: its dependencies. */
   after: readonly string[];
-  /** Creates the instance and runs its init hooks. `signal` aborts at the startup deadline or on abort. */
+  /** Creates the instance and runs its init hooks. `signal` aborts at the startup deadline or on abort.
+   *  Returning undefined means it completed synchronously (no promise is made for it). */
   run(signal: AbortSignal): Promise<void> | void;
 }
