@@ -1,0 +1,2 @@
+/** The library under test, straight from its build output (`npm run build` at the repository root). */
+export * from '../../dist/index.js';
