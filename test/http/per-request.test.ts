@@ -13,17 +13,8 @@ import { HookTimeoutError } from '../../src/errors.js';
 import { Controller, Get, Post } from '../../src/http/controllers.js';
 import { HttpServer, type HttpModuleOptions } from '../../src/http/server.js';
 import type { DestroyContext } from '../../src/types.js';
+import { deferred } from '../support/async.js';
 
-interface Deferred<T = void> {
-  promise: Promise<T>;
-  resolve: (value: T) => void;
-}
-
-function deferred<T = void>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
 
 function context(ms: number): DestroyContext {
   return { signal: new AbortController().signal, deadline: Date.now() + ms, reason: 'test' };

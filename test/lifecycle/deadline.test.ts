@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { HookTimeoutError } from '../../src/errors.js';
 import { Deadline, assertTaskOrder, runWithTimeout, startTimer } from '../../src/lifecycle/deadline.js';
+import { sleep } from '../support/async.js';
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function track<T>(promise: Promise<T>) {
   const state: { done: boolean; value?: T; error?: unknown } = { done: false };

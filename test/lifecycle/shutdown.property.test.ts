@@ -11,6 +11,7 @@ import { HookTimeoutError } from '../../src/errors.js';
 import { runShutdown } from '../../src/lifecycle/shutdown.js';
 import type { ShutdownTask } from '../../src/lifecycle/tasks.js';
 import type { ShutdownReport, StepStatus } from '../../src/types.js';
+import { sleep } from '../support/async.js';
 
 type Behaviour =
   | { kind: 'ok'; ms: number } // ms 0: synchronous
@@ -71,7 +72,6 @@ const healthyScenario: fc.Arbitrary<Scenario> = fc.record({
 const id = (i: number) => `t${i}`;
 const label = (i: number, j: number) => `t${i}.part${j}`;
 const message = (i: number, j: number) => `boom ${i}.${j}`;
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 interface Expected {
   status: StepStatus;

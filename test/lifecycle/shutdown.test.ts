@@ -4,9 +4,8 @@ import { HookTimeoutError } from '../../src/errors.js';
 import { runShutdown, type ShutdownOptions } from '../../src/lifecycle/shutdown.js';
 import type { ShutdownTask, StepPart } from '../../src/lifecycle/tasks.js';
 import type { DestroyContext, ShutdownReport, ShutdownStep } from '../../src/types.js';
+import { hang, sleep } from '../support/async.js';
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const hang = () => new Promise<never>(() => {});
 
 function part(label: string, run: StepPart['run'], timeout?: number): StepPart {
   return { label, run, timeout };

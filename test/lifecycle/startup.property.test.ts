@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { StartupFailure, runStartup } from '../../src/lifecycle/startup.js';
 import type { StartupTask } from '../../src/lifecycle/tasks.js';
+import { sleep } from '../support/async.js';
 
 type Behaviour =
   | { kind: 'ok'; ms: number } // ms 0: synchronous
@@ -56,7 +57,6 @@ const scenario = (faults: boolean): fc.Arbitrary<Scenario> =>
   );
 
 const id = (i: number) => `t${i}`;
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 interface Observed {
   runs: number;

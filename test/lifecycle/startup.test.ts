@@ -2,9 +2,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { StartupTimeoutError } from '../../src/errors.js';
 import { StartupFailure, runStartup, type StartupOptions } from '../../src/lifecycle/startup.js';
 import type { StartupTask } from '../../src/lifecycle/tasks.js';
+import { hang, sleep } from '../support/async.js';
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const hang = () => new Promise<never>(() => {});
 
 let startedAt: Record<string, number>;
 let signals: Record<string, AbortSignal>;

@@ -12,6 +12,7 @@ import {
 } from '../../src/process/signals.js';
 import { startWatchdog } from '../../src/process/watchdog.js';
 import type { ShutdownReport } from '../../src/types.js';
+import { deferred, type Deferred } from '../support/async.js';
 
 // The real watchdog kills the real process; here we only check when it is started and stood down.
 const watchdogStop = vi.fn<() => void>();
@@ -22,29 +23,14 @@ class FakeProcess extends EventEmitter {
   exit = vi.fn<(code?: number) => void>();
 }
 
-interface Deferred {
-  promise: Promise<ShutdownReport>;
-  resolve(report: ShutdownReport): void;
-  reject(error: unknown): void;
-}
-
-function deferred(): Deferred {
-  let resolve!: (report: ShutdownReport) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<ShutdownReport>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 
 function report(ok: boolean, reason = 'SIGTERM'): ShutdownReport {
   return { reason, ok, durationMs: 12, steps: [] };
 }
 
 /** A target whose one shutdown settles when the test says so; idempotent, like App.close(). */
-function fakeTarget(): ShutdownTarget & { calls: string[]; pending: Deferred } {
-  const pending = deferred();
+function fakeTarget(): ShutdownTarget & { calls: string[]; pending: Deferred<ShutdownReport> } {
+  const pending = deferred<ShutdownReport>();
   const calls: string[] = [];
   return {
     calls,
