@@ -161,6 +161,35 @@ describe('startup and rollback', () => {
     expect(events).toEqual(['Db.close']);
   });
 
+  it('fails startup when an @onInit passes its own timeout, aborting the signal its context carries', async () => {
+    let aborted = false;
+    @injectable() class Warmup {
+      @onInit({ timeout: 20 }) warm(ctx: DestroyContext) {
+        ctx.signal.addEventListener('abort', () => (aborted = true));
+        return new Promise(() => {});
+      }
+    }
+    @Module({ providers: [Warmup] }) class AppModule {}
+    const error = (await bootstrap(AppModule, quiet).catch((e: unknown) => e)) as Error & { code: string; cause: Error & { code: string } };
+    expect(error.code).toBe('QUIESCE_INIT_FAILED');
+    expect(error.cause.code).toBe('QUIESCE_HOOK_TIMEOUT');
+    expect(error.message).toBe(
+      'Startup failed in Warmup in AppModule: Warmup.warm() did not finish within 20 ms. You may have forgotten to resolve a Promise, or to honour ctx.signal.',
+    );
+    expect(aborted).toBe(true);
+  });
+
+  it('runs the init hooks of a transient created by getAsync, and get() refuses it', async () => {
+    let inits = 0;
+    @injectable() class Conn { @onInit() async open() { await Promise.resolve(); inits++; } }
+    @Module({ providers: [{ provide: Conn, useClass: Conn, scope: 'transient' }] }) class AppModule {}
+    const app = await createTestApp(AppModule);
+    expect(() => app.get(Conn)).toThrow(expect.objectContaining({ code: 'QUIESCE_ASYNC_RESOLUTION' }));
+    expect(await app.getAsync(Conn)).toBeInstanceOf(Conn);
+    expect(inits).toBe(1);
+    await app.close();
+  });
+
   it('runs many init hooks at once without a listener-leak warning', async () => {
     // Regression: every running hook listened on the one startup signal, and past 10 Node warned of a leak.
     const warnings: Error[] = [];
