@@ -99,6 +99,7 @@ export class QuiesceApp implements App {
   /** Creates every singleton and runs init hooks, then starts the HTTP server; rolls back on failure. */
   async start(): Promise<void> {
     const startedAt = Date.now();
+    this.container.initDeadline = startedAt + this.settings.startupTimeout;
     const tasks = this.container.startupTasks();
     if (this.createServer) {
       // the server listens last, once every init hook is done: readiness never lies
@@ -120,6 +121,7 @@ export class QuiesceApp implements App {
       throw failure;
     }
     this.current = 'ready';
+    this.container.initDeadline = Infinity;
     this.settleStartup();
     this.settings.logger.info(
       { url: this.url, providers: this.container.graph.nodes.length, durationMs: Date.now() - startedAt },

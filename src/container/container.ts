@@ -44,6 +44,8 @@ export class Container {
   readonly appScope = new InstanceScope('app');
   /** Fast path for app.get: singleton values by token. */
   private readonly singletons = new Map<Token, unknown>();
+  /** Epoch ms of the startup deadline, given to init hooks as `ctx.deadline` (Infinity outside startup). */
+  initDeadline = Infinity;
   /** Set when the app starts shutting down: anything created afterwards (a late init) is destroyed on arrival. */
   private appScopeClosed = false;
   /** Per transient node: may an instance be Disposable (undefined = only known once created)? Filled lazily. */
@@ -230,7 +232,7 @@ export class Container {
       for (const part of parts) {
         // init hooks get the same context shape as destroy hooks; the signal aborts at the hook's own
         // timeout, at the startup deadline, or when startup is aborted (a signal during startup)
-        await runWithTimeout((hookSignal) => part.run({ signal: hookSignal, deadline: Infinity, reason: 'init' }), {
+        await runWithTimeout((hookSignal) => part.run({ signal: hookSignal, deadline: this.initDeadline, reason: 'init' }), {
           timeoutMs: part.timeout,
           label: part.label,
           parentSignal: signal,

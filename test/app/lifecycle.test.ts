@@ -165,6 +165,9 @@ describe('startup and rollback', () => {
     let aborted = false;
     @injectable() class Warmup {
       @onInit({ timeout: 20 }) warm(ctx: DestroyContext) {
+        expect(ctx.reason).toBe('init');
+        expect(ctx.deadline).toBeGreaterThan(Date.now()); // the startup deadline
+        expect(ctx.deadline).toBeLessThanOrEqual(Date.now() + 30_000);
         ctx.signal.addEventListener('abort', () => (aborted = true));
         return new Promise(() => {});
       }
