@@ -85,7 +85,7 @@ export class Container {
     const value = this.singletons.get(token);
     if (value !== undefined || this.singletons.has(token)) return value as T;
     const node = this.transientNode(token);
-    if (node.def.kind === 'factory' && isAsyncFunction(node.def.useFactory) || classHasInit(node.def)) {
+    if ((node.def.kind === 'factory' && isAsyncFunction(node.def.useFactory)) || classHasInit(node.def)) {
       throw new AsyncResolutionError(tokenName(token), node.name);
     }
     const created = this.create(node, this.appScope, null);
