@@ -4,3 +4,7 @@ export const kInitHooks = Symbol('quiesce.onInit');
 export const kDestroyHooks = Symbol('quiesce.onDestroy');
 /** Options only createTestApp passes to bootstrap. */
 export const kTestingOptions = Symbol('quiesce.testing');
+/** On a controller class (own property): its route prefix. */
+export const kController = Symbol('quiesce.controller');
+/** On a controller prototype (own property): the routes its methods declare. */
+export const kRoutes = Symbol('quiesce.routes');

@@ -5,7 +5,7 @@
 import type { RouteShorthandOptions } from 'fastify';
 import { injectable } from 'inversify';
 import { InvalidProviderError, NoReflectMetadataError } from '../errors.js';
-import { kController, kRoutes } from './symbols.js';
+import { kController, kRoutes } from '../symbols.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
