@@ -15,7 +15,7 @@ import { runShutdown } from '../lifecycle/shutdown.js';
 import type { StartupTask } from '../lifecycle/tasks.js';
 import { tokenName, type Token } from '../tokens.js';
 import type { ProviderGraph, ProviderNode } from './graph.js';
-import { collectNearest, InstanceScope, type InstanceRecord } from './instance.js';
+import { addDistinct, collectNearest, InstanceScope, type InstanceRecord } from './instance.js';
 
 /**
  * A creation still under way. Kept distinct from values, and its promise yields a box rather than
@@ -248,7 +248,7 @@ export class Container {
     const cached = node.scope !== 'transient';
     if (!cached && parts.length === 0) {
       // a factory-made transient that turned out not to be Disposable: pass its dependencies through
-      if (own && collector) for (const dep of own) if (!collector.includes(dep)) collector.push(dep);
+      if (own && collector) addDistinct(collector, own);
       return;
     }
     const entry: InstanceRecord = {

@@ -40,5 +40,10 @@ export function collectNearest(record: InstanceRecord, into: InstanceRecord[] | 
     if (!into.includes(record)) into.push(record);
     return;
   }
-  for (const dep of record.dependsOn) if (!into.includes(dep)) into.push(dep);
+  addDistinct(into, record.dependsOn);
+}
+
+/** Adds each record not already in `into`: the nearest Disposables an instance passes on to its dependent. */
+export function addDistinct(into: InstanceRecord[], records: readonly InstanceRecord[]): void {
+  for (const record of records) if (!into.includes(record)) into.push(record);
 }
