@@ -16,8 +16,9 @@
  *   looking at it now nobody would close it. The abort tells it to give up early; well-behaved tasks
  *   settle at once, so the wait is short. The grace exists because a signal's shutdown deadline is
  *   shorter than the startup deadline: rollback must get its turn before the process is made to exit.
- * A task that settles after the rejection is not in `completed` and is not rolled back; the aborted
- * signal is its only cue to clean up after itself.
+ * A task that settles after the rejection is not in `completed`, so rollback does not wait for it; the
+ * container destroys what such a task created the moment it arrives (Container.closeAppScope), and
+ * the aborted signal tells it to give up meanwhile.
  */
 import { StartupTimeoutError, describe } from '../errors.js';
 import { Deadline, assertTaskOrder, startTimer, unlimitedAbortController } from './deadline.js';
