@@ -17,6 +17,7 @@ export const errorCodes = {
   QUIESCE_STOPPING: 'The app is stopping or stopped; nothing new can be resolved',
   QUIESCE_ASYNC_RESOLUTION: 'get() was used for a provider that can only be created asynchronously',
   QUIESCE_NOT_FOUND: 'get() asked for a token the app does not provide',
+  QUIESCE_INVALID_OPTIONS: 'An option of bootstrap, HttpModule or a hook decorator has an invalid value',
 } as const;
 
 export type QuiesceErrorCode = keyof typeof errorCodes;
@@ -58,6 +59,13 @@ export class ScopeError extends QuiesceError {
 export class InvalidProviderError extends QuiesceError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('QUIESCE_INVALID_PROVIDER', message, options);
+  }
+}
+
+/** An option of bootstrap(), HttpModule.forRoot() or a hook decorator that cannot be used; the message names option and value. */
+export class InvalidOptionsError extends QuiesceError {
+  constructor(message: string) {
+    super('QUIESCE_INVALID_OPTIONS', message);
   }
 }
 

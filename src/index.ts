@@ -17,6 +17,7 @@ export {
   DuplicateProviderError,
   ScopeError,
   InvalidProviderError,
+  InvalidOptionsError,
   UnresolvableParameterError,
   NoReflectMetadataError,
   InitFailedError,
