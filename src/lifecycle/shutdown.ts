@@ -54,7 +54,7 @@ export function runShutdown(tasks: readonly ShutdownTask[], options: ShutdownOpt
   try {
     return new ShutdownRun(tasks, options).report;
   } catch (error) {
-    return Promise.reject(error);
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
   }
 }
 
