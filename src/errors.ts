@@ -148,10 +148,29 @@ export class NotFoundError extends QuiesceError {
   }
 }
 
-/** One line for any thrown value, for messages and reports. */
+/**
+ * One line for any thrown value, for messages and reports. Never throws, whatever was thrown: an object
+ * without prototype or whose toString throws, a Proxy that throws on every trap, a symbol. (A describe
+ * that threw inside a scheduler's catch left its promise pending forever: bootstrap never settled.)
+ */
 export function describe(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
+  try {
+    if (error instanceof Error) {
+      const message: unknown = error.message;
+      return typeof message === 'string' ? message : showValue(message);
+    }
+    if (typeof error === 'string') return error;
+    return String(error);
+  } catch {
+    // String() failed: an object without a usable toString. Its JSON is the next best thing.
+    try {
+      const json = JSON.stringify(error);
+      if (typeof json === 'string' && json !== '{}') return json.length > 200 ? `${json.slice(0, 197)}...` : json;
+    } catch {
+      // cycles, BigInt, throwing getters or traps: fall through
+    }
+    return showValue(error);
+  }
 }
 
 /**
@@ -185,6 +204,6 @@ export function showValue(value: unknown, depth = 0): string {
     const kind = prototype?.constructor?.name;
     return typeof kind === 'string' && kind !== 'Object' && kind !== '' ? `an object (${kind})` : 'an object';
   } catch {
-    return `a ${typeof value} that cannot be shown`;
+    return `a value that cannot be shown (${typeof value})`;
   }
 }
