@@ -41,7 +41,7 @@ export async function bootstrap(root: ModuleImport, options: BootstrapOptions = 
   const settings = resolveSettings(options);
   const modules = loadModules(root);
   const graph = buildGraph(modules, testing?.overrides, testing && overridesModule(modules));
-  const container = new Container(graph, settings.logger, settings.shutdownTimeout);
+  const container = new Container(graph, settings.logger, settings.shutdownTimeout, settings.disposeConcurrency);
 
   const httpOptions = graph.byToken.get(HTTP_OPTIONS)?.def.useValue as HttpModuleOptions | undefined;
   if (httpOptions !== undefined) validateHttpOptions(httpOptions, settings);
