@@ -5,8 +5,9 @@
  * Shutdown (stop):
  *  1. every response from now on carries `Connection: close` (readiness is already 503: the caller flips it);
  *  2. for `drainDelay` ms, keep serving, so that load balancers notice and pooled connections retire;
- *  3. fastify.close(): stop listening, close idle sockets, 503 for requests on open connections, in-flight
- *     requests finish; meanwhile request scopes still alive are released;
+ *  3. fastify.close(): stop listening, close idle sockets; in-flight requests finish, and requests that still
+ *     arrive on connections accepted before the close are served (fastify's return503OnClosing is off), all
+ *     with `Connection: close`; meanwhile request scopes still alive are released;
  *  4. past the drain budget, destroy every remaining socket and throw HookTimeoutError.
  * Nothing of quiesce's waiting runs inside fastify's onClose/preClose hooks: every wait here is bounded.
  */
@@ -176,6 +177,10 @@ function checkOptions(options: HttpModuleOptions): void {
 
 function fastifyOptions(given: FastifyServerOptions | undefined, logger: Logger): FastifyServerOptions {
   const options: FastifyServerOptions = { ...given };
+  // A request that arrives on a connection accepted before the listener closed is served (with
+  // `Connection: close`, fastify sets it while closing), not refused with fastify's 503: a proxy does not
+  // retry a POST that got a 503 (CONTRACT §5, §12). An explicit `return503OnClosing` is kept.
+  if (!Object.hasOwn(options, 'return503OnClosing')) options.return503OnClosing = false;
   if (options.logger === undefined && options.loggerInstance === undefined && logger.level !== 'silent') {
     // One pino logger for quiesce and fastify. A silent logger is not passed at all: fastify's own no-op
     // logger then skips creating a child logger per request.

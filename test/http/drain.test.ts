@@ -10,7 +10,8 @@ import { pino } from 'pino';
 import { Client, errors as undiciErrors } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HookTimeoutError } from '../../src/errors.js';
-import { Controller, Get } from '../../src/http/controllers.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Controller, Get, Post } from '../../src/http/controllers.js';
 import { HttpServer, type HttpModuleOptions } from '../../src/http/server.js';
 import type { DestroyContext } from '../../src/types.js';
 import { deferred } from '../support/async.js';
@@ -36,6 +37,12 @@ class GateController {
   @Get('/fast')
   fast() {
     return { fast: true };
+  }
+
+  @Post('/echo')
+  echo(request: FastifyRequest, reply: FastifyReply) {
+    void reply.code(201);
+    return { echo: request.body };
   }
 
   @Get('/stream')
@@ -151,12 +158,16 @@ describe('HTTP drain', () => {
     await stopped;
   });
 
-  it('answers a request that arrives on an open connection during the drain with 503 and Connection: close', async () => {
+  it('serves a request that arrives, after the listener closed, on a connection accepted before, with Connection: close', async () => {
+    // Root cause (issue 15): fastify's return503OnClosing answered such requests 503. A proxy told nothing
+    // (nginx, passive health checks) opens a connection just before the close and sends on it after: a 503
+    // there is client-visible for a POST, which nginx never retries. The request is already accepted: serve it.
     const { server, gate, url, port } = await start();
     const holder = get(client(url), '/slow'); // keeps the drain open
     await gate.entered.promise;
 
-    // A client in the middle of sending its request: the connection is not idle, so close() leaves it open.
+    // A connection accepted before the close, whose request arrives after it: first a half-sent request,
+    // so that the connection is not idle and close() leaves it open.
     const socket = await rawSocket(port);
     socket.write('GET /fast HTTP/1.1\r\nHost: localhost\r\n');
     // A round trip on another connection: by its end the server's loop has read the half request above.
@@ -167,8 +178,35 @@ describe('HTTP drain', () => {
     const answer = readUntilClosed(socket);
     socket.write('\r\n');
     const text = await answer;
-    expect(text).toMatch(/^HTTP\/1\.1 503 /);
+    expect(text).toMatch(/^HTTP\/1\.1 200 /);
     expect(text).toMatch(/\r\nconnection: close\r\n/i);
+    expect(text).toMatch(/\{"fast":true\}$/);
+
+    gate.open.resolve();
+    await holder;
+    await stopped;
+  });
+
+  it('serves a POST whose connection was accepted just before the close and whose request comes after it', async () => {
+    // The nginx case of issue 15: the proxy's fresh connection is accepted, then the listener closes, then the
+    // whole request arrives. It must get its answer, not a 503 and not a reset.
+    const { server, gate, url, port } = await start();
+    const holder = get(client(url), '/slow');
+    await gate.entered.promise;
+
+    const accepted = once(server.fastify.server, 'connection');
+    const socket = await rawSocket(port);
+    await accepted; // the server has the connection; no byte of the request sent yet
+    const stopped = server.stop(context(10_000));
+    await vi.waitFor(() => expect(server.fastify.server.listening).toBe(false));
+
+    const answer = readUntilClosed(socket);
+    const body = JSON.stringify({ name: 'ada' });
+    socket.write(`POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    const text = await answer;
+    expect(text).toMatch(/^HTTP\/1\.1 201 /);
+    expect(text).toMatch(/\r\nconnection: close\r\n/i);
+    expect(text).toMatch(/\{"echo":\{"name":"ada"\}\}$/);
 
     gate.open.resolve();
     await holder;
