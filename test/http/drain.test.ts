@@ -6,20 +6,16 @@ import 'reflect-metadata';
 import { once } from 'node:events';
 import net from 'node:net';
 import { PassThrough } from 'node:stream';
-import { pino } from 'pino';
 import { Client, errors as undiciErrors } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HookTimeoutError } from '../../src/errors.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Controller, Get, Post } from '../../src/http/controllers.js';
-import { HttpServer, type HttpModuleOptions } from '../../src/http/server.js';
-import type { DestroyContext } from '../../src/types.js';
+import type { HttpModuleOptions, HttpServer } from '../../src/http/server.js';
 import { deferred } from '../support/async.js';
+import { context, httpServer } from './support.js';
 
 
-function context(ms: number, signal = new AbortController().signal): DestroyContext {
-  return { signal, deadline: Date.now() + ms, reason: 'test' };
-}
 
 @Controller()
 class GateController {
@@ -66,10 +62,11 @@ interface Started {
 
 async function start(options: HttpModuleOptions = {}): Promise<Started> {
   const ready = { value: true };
-  const server = new HttpServer({ port: 0, ...options }, pino({ level: 'silent' }), () => ready.value);
+  const server = httpServer({ port: 0, ...options }, { isReady: () => ready.value });
   const gate = new GateController();
   server.addControllers([{ controller: GateController, instance: gate }]);
-  const url = (await server.start())!;
+  await server.start(context(10_000));
+  const url = server.url!;
   cleanup.push(() => server.fastify.close());
   return { server, gate, url, port: Number(new URL(url).port), ready };
 }
@@ -301,14 +298,14 @@ describe('HTTP drain', () => {
   });
 
   it('stops a server that never started (startup rollback)', async () => {
-    const s = new HttpServer({ port: 0 }, pino({ level: 'silent' }), () => true);
+    const s = httpServer({ port: 0 });
     expect(await elapsed(s.stop(context(1000)))).toBeLessThan(100);
   });
 
   it('drains without listening (createTestApp), through inject', async () => {
-    const { server: s } = { server: new HttpServer({ listen: false }, pino({ level: 'silent' }), () => true) };
+    const s = httpServer({ listen: false });
     s.addControllers([{ controller: GateController, instance: new GateController() }]);
-    await s.start();
+    await s.start(context(1000));
     expect((await s.fastify.inject('/fast')).statusCode).toBe(200);
     expect(await elapsed(s.stop(context(1000)))).toBeLessThan(100);
   });
