@@ -23,6 +23,9 @@ export function fakeApp(values: ReadonlyMap<unknown, unknown> = new Map()): App 
     graph: () => {
       throw new Error('fakeApp: no graph');
     },
+    createScope: () => {
+      throw new Error('fakeApp: no scopes');
+    },
     close: () => Promise.reject(new Error('fakeApp: close')),
     [Symbol.asyncDispose]: () => Promise.resolve(),
   };
