@@ -62,12 +62,13 @@ export class QuiesceApp implements App {
   }
 
   get<T>(token: Token<T>): T {
-    if (this.current !== 'ready') throw new StoppingError(tokenName(token), this.current);
+    // 'starting': HttpModule's setup(fastify, app) runs then, after every init hook
+    if (this.current !== 'ready' && this.current !== 'starting') throw new StoppingError(tokenName(token), this.current);
     return this.container.get(token);
   }
 
   getAsync<T>(token: Token<T>): Promise<T> {
-    if (this.current !== 'ready') return Promise.reject(new StoppingError(tokenName(token), this.current));
+    if (this.current !== 'ready' && this.current !== 'starting') return Promise.reject(new StoppingError(tokenName(token), this.current));
     return this.container.getAsync(token);
   }
 
@@ -109,7 +110,7 @@ export class QuiesceApp implements App {
     const tasks = this.container.startupTasks();
     if (this.createServer) {
       // the server listens last, once every init hook is done: readiness never lies
-      tasks.push({ id: HTTP_STEP_ID, name: 'http', after: tasks.map((task) => task.id), run: () => this.startServer() });
+      tasks.push({ id: HTTP_STEP_ID, name: 'http', after: tasks.map((task) => task.id), run: (signal) => this.startServer(signal) });
     }
     try {
       await runStartup(tasks, {
@@ -135,10 +136,10 @@ export class QuiesceApp implements App {
     );
   }
 
-  private async startServer(): Promise<void> {
+  private async startServer(signal: AbortSignal): Promise<void> {
     const server = this.createServer!();
-    await server.start();
-    this.server = server;
+    this.server = server; // a start that fails half-way is still stopped by the rollback
+    await server.start({ signal, deadline: this.container.initDeadline, reason: 'startup' });
   }
 
   private abortStartup(reason: string): Promise<ShutdownReport> {
@@ -171,6 +172,7 @@ export class QuiesceApp implements App {
     tasks.push(...this.container.destroyPlan(tasks.length > 0 ? [HTTP_STEP_ID] : []));
     const timeoutMs = this.abortedAt === undefined ? shutdownTimeout : Math.max(1, shutdownTimeout - (Date.now() - this.abortedAt));
     const report = await runShutdown(tasks, { reason, timeoutMs, concurrency: disposeConcurrency, logger });
+    await server?.closeHealth(); // the health listener stays open until shutdown has finished
     this.current = 'stopped';
     this.onStopped?.();
     return report;
