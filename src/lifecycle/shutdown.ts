@@ -13,7 +13,7 @@
  *   goes through the same decision, `overDeadline()`, so a step never starts at the deadline and then gets
  *   reported 'timeout' instead of 'skipped'.
  * - Relay tasks (`relay: true`, no parts) only carry order through instances that have nothing to destroy;
- *   they are not reported. They keep the plan linear in the size of the instance graph (see destroy-plan.ts).
+ *   they are not reported. They keep the plan linear in the size of the instance graph (see container/destroy-plan.ts).
  *
  * Cost: what finishes at once costs nothing but the calls. A part that returns without a promise needs no
  * timer, no AbortController (a part's signal is created only if the part reads `ctx.signal`), no promise;
