@@ -10,6 +10,7 @@ export { onInit, onDestroy } from './lifecycle/hooks.js';
 export { HttpModule, HTTP_OPTIONS } from './http/http-module.js';
 export type { HttpModuleOptions } from './http/server.js';
 export { Controller, Get, Post, Put, Patch, Delete } from './http/controllers.js';
+export { closingSignal } from './http/closing-signal.js';
 export {
   QuiesceError,
   CycleError,
