@@ -79,7 +79,7 @@ export interface ControllerSource {
    * once, after the handler has settled and the response is done (finished, errored, or the client went away).
    * If perRequest rejects, it must clean up what it created itself; the request then fails with that error.
    */
-  perRequest?: (request: FastifyRequest) => Promise<RequestScope>;
+  perRequest?: (request: FastifyRequest) => RequestScope | Promise<RequestScope>;
 }
 
 export interface HttpServerSettings {
