@@ -31,6 +31,7 @@ describe('public surface', () => {
         'StoppingError',
         'UnresolvableParameterError',
         'bootstrap',
+        'closingSignal',
         'createTestApp',
         'errorCodes',
         'inject',
