@@ -15,6 +15,7 @@ describe('public surface', () => {
         'HookTimeoutError',
         'HttpModule',
         'InitFailedError',
+        'InvalidOptionsError',
         'InvalidProviderError',
         'LazyServiceIdentifier',
         'MissingProviderError',
