@@ -5,5 +5,6 @@
  * one copy of every class and symbol, no dual-package hazard. Its declaration file (index.d.cts) gives
  * CommonJS TypeScript consumers the same types.
  */
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the one CommonJS file: require(esm) is its point
 import quiesce = require('./index.js');
 export = quiesce;

@@ -17,6 +17,7 @@ describe('public surface', () => {
         'InitFailedError',
         'InvalidOptionsError',
         'InvalidProviderError',
+        'LOGGER',
         'LazyServiceIdentifier',
         'MissingProviderError',
         'Module',
