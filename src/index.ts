@@ -7,6 +7,7 @@ export { Module, type DynamicModule, type ModuleMetadata, type ModuleImport, typ
 export type { Provider, ClassProvider, ValueProvider, FactoryProvider, FactoryDependency } from './container/providers.js';
 export { token, type Token, type TypedToken } from './tokens.js';
 export { LOGGER } from './logger.js';
+export type { Logger } from 'pino';
 export { onInit, onDestroy } from './lifecycle/hooks.js';
 export { HttpModule, HTTP_OPTIONS } from './http/http-module.js';
 export type { HttpModuleOptions } from './http/server.js';
