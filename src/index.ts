@@ -10,6 +10,8 @@ export { LOGGER } from './logger.js';
 export type { Logger } from 'pino';
 export { onInit, onDestroy } from './lifecycle/hooks.js';
 export { HttpModule, HTTP_OPTIONS } from './http/http-module.js';
+export { REQUEST } from './http/request-token.js';
+export type { WorkScope } from './container/scopes.js';
 export type { HttpModuleOptions } from './http/server.js';
 export { Controller, Get, Post, Put, Patch, Delete } from './http/controllers.js';
 export {

@@ -27,6 +27,7 @@ describe('public surface', () => {
         'Post',
         'Put',
         'QuiesceError',
+        'REQUEST',
         'ScopeError',
         'StartupAbortedError',
         'StartupTimeoutError',
