@@ -90,8 +90,12 @@ const VARIANTS: Variant[] = [
     stopTimeoutMs: 15_000,
   },
 ];
-/** DEPLOY_VARIANTS=quiesce,naive-close runs a subset (the assertion runs whenever `quiesce` does). */
-const SELECTED = (process.env.DEPLOY_VARIANTS ?? VARIANTS.map((v) => v.key).join(','))
+/**
+ * DEPLOY_VARIANTS=quiesce,naive-close runs a subset, `all` every variant (the assertion runs whenever
+ * `quiesce` does). The default leaves out naive-exit, to stay near two minutes.
+ */
+const DEFAULT_VARIANTS = 'quiesce,quiesce-nodelay,naive-close';
+const SELECTED = (process.env.DEPLOY_VARIANTS === 'all' ? VARIANTS.map((v) => v.key).join(',') : (process.env.DEPLOY_VARIANTS ?? DEFAULT_VARIANTS))
   .split(',')
   .map((key) => key.trim())
   .filter((key) => key !== '');
@@ -161,6 +165,8 @@ async function measure(variant: Variant): Promise<Measurement> {
   const replicas: ServiceProcess[] = [];
   const all: ServiceProcess[] = [];
   const exits: ReplicaExit[] = [];
+  /** Requests completed between each SIGTERM and its replacement taking traffic. */
+  const underLoad: number[] = [];
   let db: TestDatabase | undefined;
   let nginx: Nginx | undefined;
   let load: Load | undefined;
@@ -197,6 +203,7 @@ async function measure(variant: Variant): Promise<Measurement> {
         const old = replicas[slot]!;
         const name = `${slotName(slot)}${generation[slot]}`;
         const signalledAt = Date.now();
+        const completedBefore = activeLoad.completed;
         old.signal('SIGTERM');
         const exit = await old.waitForExit(variant.stopTimeoutMs).catch(() => 'killed' as const);
         exits.push({ replica: name, exit, stopMs: Date.now() - signalledAt });
@@ -206,6 +213,7 @@ async function measure(variant: Variant): Promise<Measurement> {
         progress('replacement started', { variant: variant.key, round, replica: `${slotName(slot)}${generation[slot]}`, sinceSigtermMs: Date.now() - signalledAt });
         // The deploy moves on once the load balancer sends the new replica traffic again.
         await replacement.waitForLine((line) => isProxiedRequest(line), 15_000);
+        underLoad.push(activeLoad.completed - completedBefore);
         progress('replacement serving', {
           variant: variant.key,
           round,
@@ -257,12 +265,14 @@ async function measure(variant: Variant): Promise<Measurement> {
       committedAnyway: measurement.committedAnyway,
       exits: exits.map((e) => `${e.replica}:${describeStop(e.exit)}:${e.stopMs}ms`),
       durationMs: measurement.durationMs,
+      requestsDuringRestarts: underLoad,
       failures: attributed.slice(0, 12).map(describeFailure),
       nginxErrors: measurement.nginxErrors.length,
     });
-    // The measurement means something only if the load really ran through the restarts.
+    // The measurement means something only if the load really ran through every restart. (The rate it
+    // reached is printed, not asserted: on a busy machine the pacing cannot hold 300 req/s.)
     expect(result.acked.length, 'acknowledged writes').toBeGreaterThan(100);
-    expect((result.gets + result.posts) / (result.durationMs / 1000), 'achieved request rate').toBeGreaterThan(LOAD.rate * 0.25);
+    expect(underLoad.map((n) => n >= 50), `requests completed during each restart: ${underLoad.join(', ')}`).toEqual(underLoad.map(() => true));
     return measurement;
   } finally {
     await load?.stop().catch(() => undefined);

@@ -166,7 +166,9 @@ export class Nginx {
   static cause(errorLog: readonly string[], access: AccessLine): string | undefined {
     const marker = ` *${access.connection} `;
     const requestLine = `request: "${access.method} ${access.uri} `;
-    const line = [...errorLog].reverse().find((l) => l.includes(marker) && l.includes(requestLine));
+    const lines = errorLog.filter((l) => l.includes(marker) && l.includes(requestLine));
+    // The [error] line says what failed; a [warn] "upstream server temporarily disabled" follows it.
+    const line = lines.find((l) => l.includes('[error]')) ?? lines[0];
     if (line === undefined) return undefined;
     const start = line.indexOf(marker) + marker.length;
     const end = line.indexOf(', client:', start);
