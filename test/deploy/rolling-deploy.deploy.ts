@@ -18,6 +18,8 @@
  * Asserted, for quiesce with the settings of samples/users-api/k8s.yaml (drainDelay, shutdownTimeout):
  * 0 client-visible errors, 0 acknowledged writes missing (and their audit rows present), every replica
  * exits 0. The other variants are measured and printed, not asserted (they are expected to lose).
+ * Optional (DEPLOY_VARIANTS=all): process.exit(0), and quiesce behind HAProxy whose active health check
+ * reads readiness — the balancer that is told.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,6 +30,7 @@ import { SCHEMA_STATEMENTS } from '../../samples/users-api/src/db/schema.js';
 import { createTestDatabase, type TestDatabase } from '../e2e/support/postgres.js';
 import { buildSample, describeExit, REPO_ROOT, ServiceProcess, type Exit } from '../e2e/support/users-api-process.js';
 import { Load, type Failure, type LoadResult } from './support/load.js';
+import { findHaproxy, Haproxy } from './support/haproxy.js';
 import { findNginx, freePort, Nginx, type AccessLine } from './support/nginx.js';
 
 const DATABASE_URL = process.env.DATABASE_URL || undefined;
@@ -55,6 +58,8 @@ interface Variant {
   label: string;
   /** The replica's command line (the sample, or the baseline server). */
   command: 'sample' | 'naive';
+  /** nginx told nothing (passive checks), or HAProxy reading readiness (active checks). */
+  balancer: 'nginx' | 'haproxy';
   env: Record<string, string>;
   /** How long a stop may take before the replica is killed and its exit counted as failed. */
   stopTimeoutMs: number;
@@ -65,6 +70,7 @@ const VARIANTS: Variant[] = [
     key: 'quiesce',
     label: `quiesce, \`drainDelay\` ${K8S.drainDelayMs / 1000} s (as k8s.yaml), nginx told nothing`,
     command: 'sample',
+    balancer: 'nginx',
     env: { DRAIN_DELAY_MS: String(K8S.drainDelayMs), SHUTDOWN_TIMEOUT_MS: String(K8S.shutdownTimeoutMs) },
     stopTimeoutMs: K8S.shutdownTimeoutMs + 5_000,
   },
@@ -72,6 +78,7 @@ const VARIANTS: Variant[] = [
     key: 'quiesce-nodelay',
     label: 'quiesce, `drainDelay` 0, nginx told nothing',
     command: 'sample',
+    balancer: 'nginx',
     env: { DRAIN_DELAY_MS: '0', SHUTDOWN_TIMEOUT_MS: String(K8S.shutdownTimeoutMs) },
     stopTimeoutMs: K8S.shutdownTimeoutMs + 5_000,
   },
@@ -79,6 +86,7 @@ const VARIANTS: Variant[] = [
     key: 'naive-close',
     label: 'fastify.close() then pool.end(), nginx told nothing',
     command: 'naive',
+    balancer: 'nginx',
     env: { NAIVE_MODE: 'close' },
     stopTimeoutMs: 15_000,
   },
@@ -86,8 +94,17 @@ const VARIANTS: Variant[] = [
     key: 'naive-exit',
     label: 'process.exit(0), nginx told nothing',
     command: 'naive',
+    balancer: 'nginx',
     env: { NAIVE_MODE: 'exit' },
     stopTimeoutMs: 15_000,
+  },
+  {
+    key: 'quiesce-haproxy',
+    label: 'quiesce, `drainDelay` 3 s, HAProxy checking `/readyz` every 1 s (told through readiness)',
+    command: 'sample',
+    balancer: 'haproxy',
+    env: { DRAIN_DELAY_MS: '3000', SHUTDOWN_TIMEOUT_MS: String(K8S.shutdownTimeoutMs) },
+    stopTimeoutMs: K8S.shutdownTimeoutMs + 5_000,
   },
 ];
 /**
@@ -130,7 +147,7 @@ function progress(event: string, fields: Record<string, unknown> = {}): void {
   console.log(JSON.stringify({ time: new Date().toISOString(), test: 'deploy', event, ...fields }));
 }
 
-describe.skipIf(SKIP)('rolling deploy behind nginx, nginx told nothing', () => {
+describe.skipIf(SKIP)('rolling deploy of two replicas behind a load balancer', () => {
   beforeAll(async () => {
     await buildSample();
     naiveServer = compileNaiveServer();
@@ -150,11 +167,11 @@ describe.skipIf(SKIP)('rolling deploy behind nginx, nginx told nothing', () => {
         expect(m.ackedMissing, 'acknowledged writes missing in PostgreSQL').toBe(0);
         expect(m.auditMissing, 'acknowledged writes without exactly one audit row').toBe(0);
         expect(m.exits.map((e) => `${e.replica}: ${describeStop(e.exit)}`)).toEqual(m.exits.map((e) => `${e.replica}: code 0`));
-      }, 150_000);
+      }, 300_000);
     } else {
       it(`measures: ${variant.label}`, async () => {
         await measure(variant);
-      }, 120_000);
+      }, 300_000);
     }
   }
 });
@@ -169,6 +186,7 @@ async function measure(variant: Variant): Promise<Measurement> {
   const underLoad: number[] = [];
   let db: TestDatabase | undefined;
   let nginx: Nginx | undefined;
+  let haproxy: Haproxy | undefined;
   let load: Load | undefined;
   try {
     db = await createTestDatabase(required(DATABASE_URL, 'DATABASE_URL'), 'users_api_deploy');
@@ -183,17 +201,24 @@ async function measure(variant: Variant): Promise<Measurement> {
       const service = await ServiceProcess.start({
         env: { ...variant.env, DATABASE_URL: dbUrl, PORT: String(upstreams[slot]), LOG_LEVEL: 'info' },
         command: variant.command === 'naive' ? { file: process.execPath, args: [naiveServer!.path] } : undefined,
-        startupTimeoutMs: 30_000,
+        startupTimeoutMs: 60_000,
       });
       all.push(service);
       return service;
     };
 
-    progress('variant start', { variant: variant.key, upstreams, nginx: ports[REPLICAS] });
+    progress('variant start', { variant: variant.key, upstreams, [variant.balancer]: ports[REPLICAS] });
     // Both at once, on the empty database (the sample creates its tables: the schema lock at work).
     replicas.push(...(await Promise.all(upstreams.map((_, slot) => startReplica(slot)))));
-    nginx = await Nginx.start({ binary: required(NGINX, 'nginx'), port: ports[REPLICAS]!, upstreams });
-    const activeLoad = new Load({ ...LOAD, origin: nginx.origin, maxRequests: 60_000, maxMs: 100_000, tag: `${RUN}-${variant.key}` });
+    let origin: string;
+    if (variant.balancer === 'haproxy') {
+      haproxy = await Haproxy.start({ binary: required(findHaproxy(), 'haproxy (apt-get install -y haproxy)'), port: ports[REPLICAS]!, upstreams });
+      origin = haproxy.origin;
+    } else {
+      nginx = await Nginx.start({ binary: required(NGINX, 'nginx'), port: ports[REPLICAS]!, upstreams });
+      origin = nginx.origin;
+    }
+    const activeLoad = new Load({ ...LOAD, origin, maxRequests: 80_000, maxMs: 240_000, tag: `${RUN}-${variant.key}` });
     load = activeLoad;
     await within(activeLoad.after(WARMUP_REQUESTS), 30_000, 'warm-up requests through nginx');
     progress('load running', { variant: variant.key, completed: activeLoad.completed });
@@ -212,7 +237,7 @@ async function measure(variant: Variant): Promise<Measurement> {
         replicas[slot] = replacement;
         progress('replacement started', { variant: variant.key, round, replica: `${slotName(slot)}${generation[slot]}`, sinceSigtermMs: Date.now() - signalledAt });
         // The deploy moves on once the load balancer sends the new replica traffic again.
-        await replacement.waitForLine((line) => isProxiedRequest(line), 15_000);
+        await replacement.waitForLine((line) => isProxiedRequest(line), 30_000);
         underLoad.push(activeLoad.completed - completedBefore);
         progress('replacement serving', {
           variant: variant.key,
@@ -236,11 +261,12 @@ async function measure(variant: Variant): Promise<Measurement> {
       exits.push({ replica: `${slotName(slot)}${generation[slot]}`, exit, stopMs: Date.now() - signalledAt });
     });
     await Promise.all(finalStops);
-    await nginx.stop();
+    await nginx?.stop();
+    await haproxy?.stop();
 
-    const access = new Map((await nginx.accessLog()).map((line) => [line.id, line]));
-    const errorLog = await nginx.errorLog();
-    const attributed = result.failures.map((failure) => attribute(failure, access.get(failure.requestId), errorLog));
+    const access = new Map((await nginx?.accessLog() ?? []).map((line) => [line.id, line]));
+    const errorLog = (await nginx?.errorLog()) ?? [];
+    const attributed = nginx === undefined ? result.failures : result.failures.map((failure) => attribute(failure, access.get(failure.requestId), errorLog));
     const verification = await verify(db, result, attributed);
     const measurement: Measurement = {
       variant,
@@ -279,6 +305,8 @@ async function measure(variant: Variant): Promise<Measurement> {
     await Promise.all(all.map((service) => service.kill()));
     await nginx?.stop();
     await nginx?.remove();
+    await haproxy?.stop();
+    await haproxy?.remove();
     await db?.drop();
   }
 }
@@ -333,7 +361,7 @@ export function table(results: Measurement[]): string {
     return `| ${m.variant.label} | ${requests} | ${errors(m.getErrors, 0)} | ${errors(m.postErrors, m.committedAnyway)} | ${missing} | ${ok} of ${m.exits.length} | ${(slowest / 1000).toFixed(1)} s |`;
   });
   return [
-    `Rolling deploy behind nginx (${LOAD.connections} keep-alive connections, ${rates(results)} req/s achieved of ${LOAD.rate} paced, ${LOAD.getShare * 100}% GET, ${ROLLING_RESTARTS} rolling restarts of ${REPLICAS} replicas, PostgreSQL):`,
+    `Rolling deploy behind nginx unless the row says otherwise (${LOAD.connections} keep-alive connections, ${rates(results)} req/s achieved of ${LOAD.rate} paced, ${LOAD.getShare * 100}% GET, ${ROLLING_RESTARTS} rolling restarts of ${REPLICAS} replicas, PostgreSQL):`,
     '',
     '| variant | requests (GET / POST) | GET errors | POST errors | acked writes missing | replica exits 0 | slowest stop |',
     '|---|---|---|---|---|---|---|',

@@ -7,7 +7,7 @@ export default defineConfig({
     root: fileURLToPath(new URL('../..', import.meta.url)),
     include: ['test/deploy/**/*.deploy.ts'],
     fileParallelism: false,
-    testTimeout: 150_000,
+    testTimeout: 300_000,
     hookTimeout: 120_000,
   },
 });
