@@ -85,9 +85,9 @@ export function runChild(env, script, args, { core = env.serverCore, timeoutMs =
 }
 
 /** Starts a long-lived child and waits for its `{ type: 'ready', ... }` message (the child gets `ready`). */
-export function startServer(env, script, args = [], { core = env.serverCore, timeoutMs = 30_000 } = {}) {
+export function startServer(env, script, args = [], { core = env.serverCore, timeoutMs = 30_000, nodeArgs } = {}) {
   return new Promise((resolve, reject) => {
-    const child = start(env, script, args, { core });
+    const child = start(env, script, args, { core, nodeArgs });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`${describe(script, args)}: not ready after ${timeoutMs} ms\n${child.output}`));

@@ -8,13 +8,15 @@ import { atMost, goal } from '../lib/goals.mjs';
 import { alternate, fmtInt, fmtRatio, fmtUs, median, paired } from '../lib/stats.mjs';
 
 const SINGLETON = goal(atMost('ratio', 1.03, { unit: '×' }));
+/** After each phase: trailing work and a young-generation collection, charged to that phase (common.ts serveCpuProbe). */
+const SETTLE_MS = 50;
 const REQ5D = goal(atMost('ratio', 1.5, { unit: '×' }));
 
 export default {
   title: '3. HTTP',
   params: (quick) =>
     quick
-      ? { rounds: 2, duration: 1, warmup: 1, connections: 50, separateRounds: 0, injectRounds: 2, injectN: 1000 }
+      ? { rounds: 3, duration: 1, warmup: 1, connections: 50, separateRounds: 0, injectRounds: 3, injectN: 1000 }
       : { rounds: 8, duration: 3, warmup: 2, connections: 50, separateRounds: 5, injectRounds: 7, injectN: 10000 },
   describe: (p, { env }) => `
 \`GET /json\` → \`{"hello":"world"}\`. Bare fastify: a synchronous handler calling a service; quiesce: a singleton
@@ -22,7 +24,9 @@ controller whose synchronous method calls a singleton service (the method is the
 shape on both sides; logging off. autocannon, ${p.connections} keep-alive connections, runs in its own process
 (${env.pinned ? `pinned to CPU ${env.loadCore}, the servers to CPU ${env.serverCore}` : 'not pinned'}).
 *CPU per request* = the server process's CPU time (user + system, \`process.cpuUsage\`) over a phase, divided by
-the responses of that phase.
+the responses of that phase; each phase starts after and ends, inside its window, with ${SETTLE_MS} ms for trailing work (request
+scopes released after their responses) and a young-generation GC (\`node --expose-gc\`), so that a phase pays
+for its own garbage rather than the next one. Each round starts one route later.
 
 - **Same process (headline).** Bare fastify and quiesce listen in ONE process (same V8 state, JIT and GC
   history; bare fastify is quiesce's own copy of fastify); the load alternates between their ports, ${p.duration} s
@@ -57,15 +61,16 @@ the responses of that phase.
       };
       /** One measured phase: CPU of `server` around one load run. */
       const phase = async (server, url) => {
-        const c0 = (await ask(server, { type: 'cpu' })).micros;
+        // settled at both ends: what an earlier phase (or a warm-up) left behind lands outside the window
+        const c0 = (await ask(server, { type: 'cpu', settle: SETTLE_MS })).micros;
         const r = await runLoad(url, p.duration);
-        const cpuUsPerReq = ((await ask(server, { type: 'cpu' })).micros - c0) / r.total;
+        const cpuUsPerReq = ((await ask(server, { type: 'cpu', settle: SETTLE_MS })).micros - c0) / r.total;
         return { ...r, cpuUsPerReq, summary: `${fmtInt(r.rps)} req/s, p99 ${r.p99} ms, server CPU ${fmtUs(cpuUsPerReq)}/req` };
       };
       const cpu = (res, k) => median(res[k].map((r) => r.cpuUsPerReq));
 
       // same process
-      const ab = await startServer(env, 'servers/ab.js');
+      const ab = await startServer(env, 'servers/ab.js', [], { nodeArgs: ['--expose-gc'] });
       servers.push(ab);
       const targets = { fastify: `${ab.ready.fastifyUrl}/json`, quiesce: `${ab.ready.quiesceUrl}/json`, req5: `${ab.ready.quiesceUrl}/json-req5`, req5d: `${ab.ready.quiesceUrl}/json-req5d` };
       for (const [k, url] of Object.entries(targets)) {
@@ -96,7 +101,7 @@ the responses of that phase.
       if (p.separateRounds > 0) {
         const defs = { fastify: 'servers/fastify.js', quiesce: 'servers/quiesce.js', nest: 'servers/nest.js' };
         const alone = {};
-        for (const [k, script] of Object.entries(defs)) servers.push((alone[k] = await startServer(env, script, ['--probe'])));
+        for (const [k, script] of Object.entries(defs)) servers.push((alone[k] = await startServer(env, script, ['--probe'], { nodeArgs: ['--expose-gc'] })));
         for (const [k, s] of Object.entries(alone)) await runLoad(`${s.url}/json`, p.warmup).then(() => ctx.log(`http: warm-up ${k} (separate process)`));
         const sep = await alternate(ctx, 'http/separate', Object.keys(defs), p.separateRounds, (k) => phase(alone[k], `${alone[k].url}/json`));
         rows.push({ subject: 'bare fastify alone in its process', result: `${fmtUs(cpu(sep, 'fastify'))} CPU/req, ${fmtInt(median(sep.fastify.map((r) => r.rps)))} req/s`, ratio: '1.00×', note: 'baseline' });
