@@ -29,7 +29,7 @@ if (bad.length || !only.length) {
 for (const s of ['SIGINT', 'SIGTERM']) process.on(s, () => process.exit(130));
 
 const env = prepare({ install: !argv.includes('--no-install'), build: !argv.includes('--no-build'), log });
-const budgetMs = quick ? 120_000 : 30 * 60_000;
+const budgetMs = quick ? 180_000 : 30 * 60_000;
 const loads = [os.loadavg()[0]];
 const results = [];
 const failures = [];

@@ -10,14 +10,15 @@ import { alternate, fmtInt, fmtRatio, fmtUs, median, paired } from '../lib/stats
 const SINGLETON = goal(atMost('ratio', 1.03, { unit: '×' }));
 /** After each phase: trailing work and a young-generation collection, charged to that phase (common.ts serveCpuProbe). */
 const SETTLE_MS = 50;
+const WARMUP_MAX_MS = 20_000;
 const REQ5D = goal(atMost('ratio', 1.5, { unit: '×' }));
 
 export default {
   title: '3. HTTP',
   params: (quick) =>
     quick
-      ? { rounds: 3, duration: 1, warmup: 1, connections: 50, separateRounds: 0, injectRounds: 3, injectN: 1000 }
-      : { rounds: 8, duration: 3, warmup: 2, connections: 50, separateRounds: 5, injectRounds: 7, injectN: 10000 },
+      ? { rounds: 3, duration: 1, warmup: 3000, connections: 50, separateRounds: 0, injectRounds: 3, injectN: 1000 }
+      : { rounds: 8, duration: 3, warmup: 20000, connections: 50, separateRounds: 5, injectRounds: 7, injectN: 10000 },
   describe: (p, { env }) => `
 \`GET /json\` → \`{"hello":"world"}\`. Bare fastify: a synchronous handler calling a service; quiesce: a singleton
 controller whose synchronous method calls a singleton service (the method is the route's handler). Same handler
@@ -30,7 +31,7 @@ for its own garbage rather than the next one. Each round starts one route later.
 
 - **Same process (headline).** Bare fastify and quiesce listen in ONE process (same V8 state, JIT and GC
   history; bare fastify is quiesce's own copy of fastify); the load alternates between their ports, ${p.duration} s
-  per phase after a ${p.warmup} s warm-up per route, ${p.rounds} rounds; ratio = median over rounds of the ratio of
+  per phase after a warm-up of ${fmtInt(p.warmup)} requests per route (or ${WARMUP_MAX_MS / 1000} s), ${p.rounds} rounds; ratio = median over rounds of the ratio of
   back-to-back phases. The quiesce singleton route includes whatever quiesce adds per request (in-flight
   tracking for the drain). Goal: ≤ ${SINGLETON.bounds[0].limit}× bare fastify.
 - **Request scope**, same process: the same JSON through a controller that depends on 5 request-scoped
@@ -68,15 +69,22 @@ for its own garbage rather than the next one. Each round starts one route later.
         return { ...r, cpuUsPerReq, summary: `${fmtInt(r.rps)} req/s, p99 ${r.p99} ms, server CPU ${fmtUs(cpuUsPerReq)}/req` };
       };
       const cpu = (res, k) => median(res[k].map((r) => r.cpuUsPerReq));
+      /**
+       * Warm-up by requests, not seconds: on a busy machine a second may be a few hundred requests, too few
+       * for V8 to optimize the hot paths, and the optimizing compiler's CPU would land in the first phase.
+       */
+      const warmUp = async (k, url) => {
+        const t0 = Date.now();
+        let served = 0;
+        while (served < p.warmup && Date.now() - t0 < WARMUP_MAX_MS) served += (await runLoad(url, 1)).total;
+        ctx.log(`http: warm-up ${k}: ${fmtInt(served)} requests in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      };
 
       // same process
       const ab = await startServer(env, 'servers/ab.js', [], { nodeArgs: ['--expose-gc'] });
       servers.push(ab);
       const targets = { fastify: `${ab.ready.fastifyUrl}/json`, quiesce: `${ab.ready.quiesceUrl}/json`, req5: `${ab.ready.quiesceUrl}/json-req5`, req5d: `${ab.ready.quiesceUrl}/json-req5d` };
-      for (const [k, url] of Object.entries(targets)) {
-        ctx.log(`http: warm-up ${k} (${p.warmup} s)`);
-        await runLoad(url, p.warmup);
-      }
+      for (const [k, url] of Object.entries(targets)) await warmUp(k, url);
       const res = await alternate(ctx, 'http/same-process', Object.keys(targets), p.rounds, (k) => phase(ab, targets[k]));
       const ratio = paired(res.fastify, res.quiesce, 'cpuUsPerReq');
       const r5 = paired(res.quiesce, res.req5, 'cpuUsPerReq');
@@ -102,7 +110,7 @@ for its own garbage rather than the next one. Each round starts one route later.
         const defs = { fastify: 'servers/fastify.js', quiesce: 'servers/quiesce.js', nest: 'servers/nest.js' };
         const alone = {};
         for (const [k, script] of Object.entries(defs)) servers.push((alone[k] = await startServer(env, script, ['--probe'], { nodeArgs: ['--expose-gc'] })));
-        for (const [k, s] of Object.entries(alone)) await runLoad(`${s.url}/json`, p.warmup).then(() => ctx.log(`http: warm-up ${k} (separate process)`));
+        for (const [k, s] of Object.entries(alone)) await warmUp(`${k} (separate process)`, `${s.url}/json`);
         const sep = await alternate(ctx, 'http/separate', Object.keys(defs), p.separateRounds, (k) => phase(alone[k], `${alone[k].url}/json`));
         rows.push({ subject: 'bare fastify alone in its process', result: `${fmtUs(cpu(sep, 'fastify'))} CPU/req, ${fmtInt(median(sep.fastify.map((r) => r.rps)))} req/s`, ratio: '1.00×', note: 'baseline' });
         for (const [k, label] of [['quiesce', 'quiesce alone in its process (separate heaps: see above)'], ['nest', 'NestJS on fastify alone in its process']]) {
