@@ -48,6 +48,8 @@ export class Container {
   initDeadline = Infinity;
   /** Set when the app starts shutting down: anything created afterwards (a late init) is destroyed on arrival. */
   private appScopeClosed = false;
+  /** create() calls nested on the current stack (see create). */
+  private depth = 0;
   /** Per transient node: may an instance be Disposable (undefined = only known once created)? Filled lazily. */
   private readonly disposableHint = new Map<ProviderNode, boolean | undefined>();
 
@@ -156,14 +158,27 @@ export class Container {
     return this.create(node, scope, collector, signal);
   }
 
-  /** Creates a new instance of `node` owned by `scope`: arguments, construction, init, record. */
+  /**
+   * Creates a new instance of `node` owned by `scope`: arguments, construction, init, record.
+   * Creating a transient creates its transient dependencies by recursion, so past `maxSyncDepth` nested
+   * creations the rest continues on a fresh stack (a microtask), as an asynchronous creation: a chain of
+   * 10,000 transients under a singleton resolves instead of overflowing the stack (issue 10 item 8).
+   */
   private create(node: ProviderNode, scope: InstanceScope, collector: InstanceRecord[] | null, signal?: AbortSignal): Maybe<unknown> {
-    // A transient known not to be Disposable is transparent for ordering: it passes its dependencies up.
-    const transparent = node.scope === 'transient' && this.hint(node) === false;
-    const own: InstanceRecord[] | null = transparent ? collector : [];
-    const args = this.resolveArgs(node, scope, own, signal);
-    const constructed = then(args, (a) => this.construct(node, a as unknown[], scope, own, signal));
-    return then(constructed, (value) => this.afterInit(node, value, scope, own, collector, transparent, signal));
+    if (this.depth >= maxSyncDepth) {
+      return new Pending(Promise.resolve().then(() => boxed(this.create(node, scope, collector, signal))));
+    }
+    this.depth++;
+    try {
+      // A transient known not to be Disposable is transparent for ordering: it passes its dependencies up.
+      const transparent = node.scope === 'transient' && this.hint(node) === false;
+      const own: InstanceRecord[] | null = transparent ? collector : [];
+      const args = this.resolveArgs(node, scope, own, signal);
+      const constructed = then(args, (a) => this.construct(node, a as unknown[], scope, own, signal));
+      return then(constructed, (value) => this.afterInit(node, value, scope, own, collector, transparent, signal));
+    } finally {
+      this.depth--;
+    }
   }
 
   private resolveArgs(node: ProviderNode, scope: InstanceScope, own: InstanceRecord[] | null, signal: AbortSignal | undefined): Maybe<unknown[]> {
@@ -284,6 +299,9 @@ function singletonDependencies(node: ProviderNode): ProviderNode[] {
   }
   return found;
 }
+
+/** Nested creations on one stack before the rest continues on a fresh one: far below any stack limit. */
+const maxSyncDepth = 512;
 
 function noop(): void {}
 
