@@ -26,7 +26,7 @@ export class QuiesceError extends Error {
   readonly code: QuiesceErrorCode;
 
   constructor(code: QuiesceErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(bounded(message), options);
     this.code = code;
     this.name = new.target.name;
   }
@@ -62,7 +62,7 @@ export const messages = {
 } as const;
 
 /** No message grows past this, however large the graph (a 5,000-provider cycle used to make a 135 kB line). */
-export const maxMessageChars = 60_000;
+const maxMessageChars = 60_000;
 /** The share of it a path may take before its middle is elided (the whole path stays on the error's `path`). */
 const maxPathChars = 48_000;
 /** Listings (one line per provider) keep this many lines at each end. */
@@ -89,6 +89,13 @@ export function joinPath(names: readonly string[], budget = maxPathChars): strin
     used += names[i]!.length + 4;
   }
   return [...head, `... (${names.length - head.length - tail.length} more) ...`, ...tail].join(' -> ');
+}
+
+/** A message cut in its middle to `maxMessageChars` (a user's error message can be of any size too). */
+function bounded(message: string): string {
+  if (message.length <= maxMessageChars) return message;
+  const keep = Math.floor((maxMessageChars - 100) / 2);
+  return `${message.slice(0, keep)}\n... (${message.length - 2 * keep} characters left out) ...\n${message.slice(-keep)}`;
 }
 
 /** The first and last `listingEnds` lines (each cut to `maxLineChars`), and one line saying how many were left out. */
@@ -142,11 +149,7 @@ export class InvalidProviderError extends QuiesceError {
  * With only the first argument, it is the whole message.
  */
 export class InvalidOptionsError extends QuiesceError {
-  constructor(
-    readonly option: string,
-    expected?: string,
-    value?: unknown,
-  ) {
+  constructor(option: string, expected?: string, value?: unknown) {
     super('QUIESCE_INVALID_OPTIONS', expected === undefined ? option : messages.QUIESCE_INVALID_OPTIONS(option, expected, value));
   }
 }

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
-import { createTestApp, CycleError, Module, QuiesceError, token, type Provider } from '../../src/index.js';
+import { createTestApp, CycleError, InitFailedError, Module, QuiesceError, token, type Provider } from '../../src/index.js';
 
 const maxMessageBytes = 64 * 1024;
 
@@ -85,6 +85,16 @@ describe('error construction is linear in the graph and bounded in size', () => 
     expect(Buffer.byteLength(error.message)).toBeLessThan(maxMessageBytes);
     expect(error.message).toMatch(new RegExp(`^Dependency cycle: ${long(0)} -> ${long(1)} -> .* -> \\.\\.\\. \\(\\d+ more\\) \\.\\.\\. -> .* -> ${long(0)}\\n`));
   }, 60_000);
+
+  it('keeps any error message under 64 kB, even one that quotes a huge user error', () => {
+    const huge = new Error(`${'x'.repeat(500_000)}END`);
+    const error = new InitFailedError('Db', huge);
+    expect(Buffer.byteLength(error.message)).toBeLessThan(maxMessageBytes);
+    expect(error.message.startsWith('Startup failed in Db: xxx')).toBe(true);
+    expect(error.message.endsWith('xxxEND')).toBe(true);
+    expect(error.message).toMatch(/\.\.\. \(\d+ characters left out\) \.\.\./);
+    expect(error.cause).toBe(huge);
+  });
 
   it('keeps the message of a short cycle exactly as it was: the path, then each provider and its module', async () => {
     const error = await failure(cycle(3));
