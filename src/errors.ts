@@ -214,7 +214,8 @@ export class AsyncResolutionError extends QuiesceError {
   constructor(what: string, path: string) {
     super(
       'QUIESCE_ASYNC_RESOLUTION',
-      `${what} is created asynchronously (async factory or init hook on ${path}); use app.getAsync() instead of app.get().`,
+      `${what} is created asynchronously (an async factory or init hook on ${path} or on one of its transient dependencies, ` +
+        'or a chain of transients more than 512 deep); use app.getAsync() instead of app.get().',
     );
   }
 }

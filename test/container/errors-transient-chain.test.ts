@@ -57,6 +57,14 @@ describe('a deep chain of transients resolves', () => {
     expect(destroyed.at(-1)).toBe(4_999);
   }, 30_000);
 
+  it('tells app.get of a transient more than 512 deep to use app.getAsync', async () => {
+    @Module({ providers: chain(600) }) class AppModule {}
+    const app = await createTestApp(AppModule);
+    expect(() => app.get('T0')).toThrow(/T0 is created asynchronously \(.*or a chain of transients more than 512 deep\); use app\.getAsync\(\)/);
+    expect(depthOf(await app.getAsync<Link>('T0'))).toBe(599);
+    await app.close();
+  });
+
   it('still resolves a shallow transient chain synchronously with app.get', async () => {
     @Module({ providers: chain(200) }) class AppModule {}
     const app = await createTestApp(AppModule);
