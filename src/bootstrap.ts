@@ -41,12 +41,13 @@ export async function bootstrap(root: ModuleImport, options: BootstrapOptions = 
   const settings = resolveSettings(options);
   const modules = loadModules(root);
   const graph = buildGraph(modules, testing?.overrides, testing && overridesModule(modules));
-  const container = new Container(graph, settings.logger, settings.shutdownTimeout);
+  const container = new Container(graph, settings.logger, settings.shutdownTimeout, settings.disposeConcurrency);
 
   const httpOptions = graph.byToken.get(HTTP_OPTIONS)?.def.useValue as HttpModuleOptions | undefined;
   if (httpOptions !== undefined) validateHttpOptions(httpOptions, settings);
   const createServer = httpOptions && ((): HttpServer => {
-    const server = new HttpServer(testing ? { ...httpOptions, listen: false } : httpOptions, settings.logger, app.isReady);
+    const options = testing ? { ...httpOptions, listen: false } : httpOptions;
+    const server = new HttpServer({ options, logger: settings.logger, isReady: app.isReady, app });
     server.addControllers(
       controllerSources({ container, logger: settings.logger, timeoutMs: settings.shutdownTimeout, concurrency: settings.disposeConcurrency }),
     );
