@@ -50,9 +50,16 @@ export const messages = {
     `  Resolution path: ${joinPath(f.chain)}\n` +
     `  ${f.requester} is declared in ${f.module}.\n` +
     `  Add a provider for ${f.token} to a module that ${f.root} imports, or mark the dependency @optional().`,
-  QUIESCE_DUPLICATE_PROVIDER: (f: { token: string; first: string; second: string } | { token: string; module: string }): string =>
+  /** Two modules (`first`, `second`: each module and, for controllers, its list), or one module listing it twice. */
+  QUIESCE_DUPLICATE_PROVIDER: (
+    f: { token: string; first: string; second: string } | { token: string; module: string; lists: 'providers' | 'controllers' | 'both' },
+  ): string =>
     `Two providers for ${f.token}: ` +
-    ('module' in f ? `${f.module} lists it twice.` : `one in ${f.first} and one in ${f.second}.`) +
+    ('module' in f
+      ? f.lists === 'both'
+        ? `${f.module} lists it under providers and under controllers; a controller is a provider already: list it under controllers only.`
+        : `${f.module} lists it twice${f.lists === 'controllers' ? ' under controllers' : ''}.`
+      : `one in ${f.first} and one in ${f.second}.`) +
     ' Keep one; to replace a provider in tests, use createTestApp(..., { overrides }).',
   /** A singleton that would capture a request-scoped provider; `path` items read `Name (scope)`. */
   QUIESCE_SCOPE: (f: { singleton: string; module: string; captured: string; path: readonly string[] }): string =>

@@ -51,11 +51,14 @@ function collectDefinitions(modules: readonly LoadedModule[], overrides: readonl
         const same = previous.module === module;
         const token = tokenName(def.token);
         throw new DuplicateProviderError(
-          same ? { token, module: module.name } : { token, first: describeModule(previous.module), second: describeModule(module) },
+          same
+            ? { token, module: module.name, lists: previous.controller === def.controller ? (def.controller ? 'controllers' : 'providers') : 'both' }
+            : { token, first: `${describeModule(previous.module)}${listName(previous)}`, second: `${describeModule(module)}${listName(def)}` },
         );
       }
       byToken.set(def.token, def);
       list.push(def);
+      def.companions?.forEach(add); // the child logger of a provider that injects LOGGER (providers.ts)
     };
     module.providers.forEach((provider, index) => add(normalizeProvider(provider, module, index)));
     module.controllers.forEach((controller, index) => add(normalizeProvider(controller, module, index, true)));
@@ -71,9 +74,18 @@ function collectDefinitions(modules: readonly LoadedModule[], overrides: readonl
         list.push(def);
       }
       byToken.set(def.token, def);
+      for (const companion of def.companions ?? []) {
+        byToken.set(companion.token, companion);
+        list.push(companion);
+      }
     });
   }
   return list;
+}
+
+/** Says which list of its module a definition came from, when it is not the usual providers list. */
+function listName(def: ProviderDef): string {
+  return def.controller ? ' (controllers)' : '';
 }
 
 function createNodes(defs: readonly ProviderDef[]): ProviderNode[] {
