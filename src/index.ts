@@ -14,6 +14,7 @@ export { REQUEST } from './http/request-token.js';
 export type { WorkScope } from './container/scopes.js';
 export type { HttpModuleOptions } from './http/server.js';
 export { Controller, Get, Post, Put, Patch, Delete } from './http/controllers.js';
+export { closingSignal } from './http/closing-signal.js';
 export {
   QuiesceError,
   CycleError,

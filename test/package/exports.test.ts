@@ -34,6 +34,7 @@ describe('public surface', () => {
         'StoppingError',
         'UnresolvableParameterError',
         'bootstrap',
+        'closingSignal',
         'createTestApp',
         'errorCodes',
         'inject',
