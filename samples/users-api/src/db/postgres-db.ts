@@ -1,8 +1,7 @@
 import { Pool } from 'pg';
 import type { Logger } from 'pino';
-import { inject, injectable, onDestroy, onInit } from 'quiesce';
+import { inject, injectable, LOGGER, onDestroy, onInit } from 'quiesce';
 import { CONFIG, type Config } from '../config.js';
-import { LOGGER } from '../logger.js';
 import type { Db, SqlParam } from './db.js';
 import { createSchemaLocked } from './schema.js';
 
