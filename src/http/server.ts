@@ -23,7 +23,9 @@
  * after setup (and the plugins it registered) has loaded, so that everything setup registers at the root —
  * hooks, decorators, error and not-found handlers, and plugins wrapped with fastify-plugin (cors, helmet,
  * websocket, ...) — applies to them. A plugin registered without fastify-plugin keeps its hooks to itself,
- * as fastify intends: use it for routes of its own.
+ * as fastify intends: use it for routes of its own. Root hooks reach every context, the health routes'
+ * too (fastify adds a hook to existing children): an auth hook must let the probes through, or the probes
+ * move to `healthPort`, a listener that setup never touches.
  */
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
