@@ -25,6 +25,7 @@ export function createAppModule(config: Config, log: Logger) {
         port: config.port,
         host: config.host,
         drainDelay: config.drainDelayMs,
+        healthPort: config.healthPort,
         readinessPath: READINESS_PATH,
         livenessPath: LIVENESS_PATH,
       }),
