@@ -6,6 +6,8 @@ export { createTestApp, type TestAppOptions } from './testing/create-test-app.js
 export { Module, type DynamicModule, type ModuleMetadata, type ModuleImport, type Class } from './container/module-decorator.js';
 export type { Provider, ClassProvider, ValueProvider, FactoryProvider, FactoryDependency } from './container/providers.js';
 export { token, type Token, type TypedToken } from './tokens.js';
+export { LOGGER } from './logger.js';
+export type { Logger } from 'pino';
 export { onInit, onDestroy } from './lifecycle/hooks.js';
 export { HttpModule, HTTP_OPTIONS } from './http/http-module.js';
 export { REQUEST } from './http/request-token.js';
