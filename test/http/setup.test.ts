@@ -115,12 +115,12 @@ describe('HttpModule setup', () => {
 
   it('keeps the probes on healthPort out of what setup registers: an auth hook never turns them into a 401', async () => {
     // On the main port, a root hook reaches the health routes too (fastify applies it to every context).
-    const onMain = await start((fastify, app) => fastify.addHook('onRequest', app.get(Auth).onRequest));
+    const onMain = await start((fastify, app) => void fastify.addHook('onRequest', app.get(Auth).onRequest));
     expect((await get(onMain, '/readyz')).status).toBe(401);
     await onMain.close();
 
     const port = await freePort();
-    const app = await start((fastify, app) => fastify.addHook('onRequest', app.get(Auth).onRequest), { healthPort: port });
+    const app = await start((fastify, app) => void fastify.addHook('onRequest', app.get(Auth).onRequest), { healthPort: port });
     expect((await request(`http://127.0.0.1:${port}/readyz`)).statusCode).toBe(200);
     expect((await request(`http://127.0.0.1:${port}/healthz`)).statusCode).toBe(200);
     expect((await get(app, '/users/1')).status).toBe(401);
