@@ -152,6 +152,21 @@ export class HttpServer {
     return this.inFlight.size;
   }
 
+  /**
+   * What the HTTP step is still waiting for, in words (undefined when nothing): for a scheduler that reports
+   * the step at the global deadline itself, before stop() could reject with its own DrainTimeoutError.
+   */
+  describePending(): string | undefined {
+    const parts: string[] = [];
+    const requests = this.inFlight.size;
+    if (requests > 0) parts.push(`${requests} request${requests === 1 ? '' : 's'} still running (${this.inFlight.describe()})`);
+    const websockets = this.websockets.open;
+    if (websockets > 0) parts.push(`${websockets} WebSocket${websockets === 1 ? '' : 's'} open`);
+    const connections = this.connections?.connections ?? 0;
+    if (connections > 0) parts.push(`${connections} connection${connections === 1 ? '' : 's'} open`);
+    return parts.length > 0 ? `http drain: ${parts.join(', ')}` : undefined;
+  }
+
   /** Checks the controllers and prepares their routes; start() registers them after setup. Call before start(). */
   addControllers(sources: readonly ControllerSource[]): void {
     for (const source of sources) {
