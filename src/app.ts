@@ -11,6 +11,7 @@ import { describeModule } from './container/modules.js';
 import { InitFailedError, StartupAbortedError, StartupTimeoutError, StoppingError, type QuiesceError } from './errors.js';
 import type { HttpServer } from './http/server.js';
 import { destroyTasks } from './lifecycle/destroy-plan.js';
+import { Deadline } from './lifecycle/deadline.js';
 import { runShutdown } from './lifecycle/shutdown.js';
 import { runStartup, StartupFailure } from './lifecycle/startup.js';
 import type { ShutdownTask } from './lifecycle/tasks.js';
@@ -164,7 +165,7 @@ export class QuiesceApp implements App {
     }
     tasks.push(...destroyTasks(this.container.appScope.disposables, tasks.length > 0 ? [HTTP_STEP_ID] : []));
     const timeoutMs = this.abortedAt === undefined ? shutdownTimeout : Math.max(1, shutdownTimeout - (Date.now() - this.abortedAt));
-    const report = await runShutdown(tasks, { reason, timeoutMs, concurrency: disposeConcurrency, logger });
+    const report = await runShutdown(tasks, { reason, deadline: new Deadline(timeoutMs), concurrency: disposeConcurrency, logger });
     this.current = 'stopped';
     this.onStopped?.();
     return report;

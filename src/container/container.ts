@@ -9,7 +9,7 @@
 import type { Logger } from 'pino';
 import { AsyncResolutionError, NotFoundError, ScopeError } from '../errors.js';
 import { destroyParts, initParts, classHasInit, classIsDisposable } from '../lifecycle/disposables.js';
-import { runWithTimeout } from '../lifecycle/deadline.js';
+import { Deadline, runWithTimeout } from '../lifecycle/deadline.js';
 import { destroyTasks } from '../lifecycle/destroy-plan.js';
 import { runShutdown } from '../lifecycle/shutdown.js';
 import type { StartupTask } from '../lifecycle/tasks.js';
@@ -118,7 +118,7 @@ export class Container {
   }
 
   private async destroyLate(entry: InstanceRecord): Promise<void> {
-    const report = await runShutdown(destroyTasks([entry]), { reason: 'late-init', timeoutMs: this.lateDestroyTimeoutMs, concurrency: 'sequential' });
+    const report = await runShutdown(destroyTasks([entry]), { reason: 'late-init', deadline: new Deadline(this.lateDestroyTimeoutMs), concurrency: 'sequential' });
     this.logger.warn({ provider: entry.node.name, steps: report.steps }, 'instance finished init after shutdown began; destroyed it at once');
   }
 

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Container } from '../container/container.js';
 import type { ProviderNode } from '../container/graph.js';
 import { InstanceScope } from '../container/instance.js';
+import { Deadline } from '../lifecycle/deadline.js';
 import { destroyTasks } from '../lifecycle/destroy-plan.js';
 import { runShutdown } from '../lifecycle/shutdown.js';
 import type { ControllerSource } from './server.js';
@@ -49,7 +50,7 @@ async function destroyRequestScope(scope: InstanceScope, request: FastifyRequest
   if (scope.disposables.length === 0) return;
   const report = await runShutdown(destroyTasks(scope.disposables), {
     reason: 'request-end',
-    timeoutMs: settings.timeoutMs,
+    deadline: new Deadline(settings.timeoutMs),
     concurrency: settings.concurrency,
   });
   if (!report.ok) {

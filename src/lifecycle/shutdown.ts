@@ -22,12 +22,13 @@ import type { ShutdownTask } from './tasks.js';
 export interface ShutdownOptions {
   /** Why: the signal name, 'close', 'startup-rollback', ... Passed to every hook. */
   reason: string;
-  /** Global budget in ms, from the start of this run. */
-  timeoutMs: number;
+  /**
+   * The global deadline, created once where shutdown starts (a signal handler, app.close()) and passed
+   * down, so every phase and the HTTP drain share one budget. Its clock (`deadline.now`) is this run's clock.
+   */
+  deadline: Deadline;
   concurrency: 'graph' | 'sequential';
   logger?: Logger;
-  /** Clock in epoch ms; default Date.now. */
-  now?: () => number;
 }
 
 /**
@@ -74,9 +75,9 @@ class ShutdownRun {
     private readonly options: ShutdownOptions,
   ) {
     this.report = new Promise((resolve) => (this.resolve = resolve));
-    this.now = options.now ?? Date.now;
+    this.now = options.deadline.now;
     this.startedAt = this.now();
-    this.deadline = new Deadline(options.timeoutMs, this.now);
+    this.deadline = options.deadline;
     this.unfinished = tasks.length;
 
     this.states = tasks.map((task, index) => {
@@ -91,10 +92,10 @@ class ShutdownRun {
     });
 
     options.logger?.info(
-      { reason: options.reason, steps: tasks.length, timeoutMs: options.timeoutMs, concurrency: options.concurrency },
+      { reason: options.reason, steps: tasks.length, timeoutMs: options.deadline.budgetMs, concurrency: options.concurrency },
       'shutdown started',
     );
-    this.cancelDeadline = startTimer(options.timeoutMs, () => this.deadlinePassed());
+    this.cancelDeadline = startTimer(options.deadline.left(), () => this.deadlinePassed());
     if (tasks.length === 0) {
       this.finish();
       return;
@@ -169,7 +170,7 @@ class ShutdownRun {
   private deadlinePassed(): void {
     if (this.done) return;
     this.done = true;
-    this.deadlineAbort.abort(new HookTimeoutError(`shutdown (${this.options.reason})`, this.options.timeoutMs));
+    this.deadlineAbort.abort(new HookTimeoutError(`shutdown (${this.options.reason})`, this.deadline.budgetMs));
     for (const state of this.startOrder) {
       if (!state.running) continue;
       if (state.status === undefined) {
@@ -177,9 +178,9 @@ class ShutdownRun {
         const part = state.current;
         state.error = part
           ? new HookTimeoutError(part.label, part.budgetMs).message
-          : `${state.task.name} did not finish before the shutdown deadline (${this.options.timeoutMs} ms).`;
+          : `${state.task.name} did not finish before the shutdown deadline (${this.deadline.budgetMs} ms).`;
       }
-      this.end(state, this.options.timeoutMs);
+      this.end(state, Math.max(0, this.deadline.at - this.startedAt));
     }
     this.finish();
   }
