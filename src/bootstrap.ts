@@ -2,7 +2,8 @@
  * bootstrap(): composes the parts. Validates the whole graph before creating anything, then
  * hands over to the App's state machine. No lifecycle logic lives here.
  */
-import { QuiesceApp, type AppSettings } from './app.js';
+import { QuiesceApp, type AppSettings } from './app/app.js';
+import { Phases, type Participant } from './app/phases.js';
 import { Container } from './container/container.js';
 import { buildGraph } from './container/graph.js';
 import { Module, type ModuleImport } from './container/module-decorator.js';
@@ -10,8 +11,8 @@ import { loadModules, type LoadedModule } from './container/modules.js';
 import type { Provider } from './container/providers.js';
 import { InvalidProviderError, NoReflectMetadataError } from './errors.js';
 import { HTTP_OPTIONS } from './http/http-module.js';
-import { controllerSources } from './http/request-scope.js';
-import { HttpServer, type HttpModuleOptions } from './http/server.js';
+import { HttpParticipant } from './http/participant.js';
+import type { HttpModuleOptions } from './http/server.js';
 import { createLogger } from './logger.js';
 import { installProcessHandlers } from './process/signals.js';
 import { kTestingOptions } from './symbols.js';
@@ -42,14 +43,19 @@ export async function bootstrap(root: ModuleImport, options: BootstrapOptions = 
   const container = new Container(graph, settings.logger, settings.shutdownTimeout);
 
   const httpOptions = graph.byToken.get(HTTP_OPTIONS)?.def.useValue as HttpModuleOptions | undefined;
-  const createServer = httpOptions && ((): HttpServer => {
-    const server = new HttpServer(testing ? { ...httpOptions, listen: false } : httpOptions, settings.logger, app.isReady);
-    server.addControllers(
-      controllerSources({ container, logger: settings.logger, timeoutMs: settings.shutdownTimeout, concurrency: settings.disposeConcurrency }),
-    );
-    return server;
-  });
-  const app: QuiesceApp = new QuiesceApp(container, settings, createServer);
+  const http = httpOptions
+    ? new HttpParticipant({
+        id: uniqueId('http', graph.nodes),
+        options: testing ? { ...httpOptions, listen: false } : httpOptions,
+        container,
+        logger: settings.logger,
+        shutdownTimeout: settings.shutdownTimeout,
+        disposeConcurrency: settings.disposeConcurrency,
+      })
+    : undefined;
+  const participants: Participant[] = http ? [http] : [];
+  const phases = new Phases(container, participants, settings);
+  const app = new QuiesceApp(container, phases, settings, http);
 
   const signals = options.signals ?? defaults.signals;
   if (signals !== false && signals.length > 0) {
@@ -61,7 +67,7 @@ export async function bootstrap(root: ModuleImport, options: BootstrapOptions = 
       shutdownTimeoutMs: settings.shutdownTimeout,
       target: { shutdown: (reason) => app.close(reason) },
     });
-    app.onStopped = () => handlers.uninstall();
+    void app.stopped.then(() => handlers.uninstall());
   }
 
   await app.start();
@@ -84,6 +90,14 @@ function positive(value: number | undefined, name: string): number | undefined {
     throw new InvalidProviderError(`bootstrap options: ${name} must be a positive number of ms, got ${String(value)}.`);
   }
   return value;
+}
+
+/** A participant's node id, distinct from every provider's whatever tokens the user chose. */
+function uniqueId(base: string, nodes: readonly { id: string }[]): string {
+  const taken = new Set(nodes.map((node) => node.id));
+  let id = base;
+  for (let n = 2; taken.has(id); n++) id = `${base}#participant${n}`;
+  return id;
 }
 
 @Module({})

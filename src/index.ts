@@ -6,7 +6,7 @@ export { createTestApp, type TestAppOptions } from './testing/create-test-app.js
 export { Module, type DynamicModule, type ModuleMetadata, type ModuleImport, type Class } from './container/module-decorator.js';
 export type { Provider, ClassProvider, ValueProvider, FactoryProvider, FactoryDependency } from './container/providers.js';
 export { token, type Token, type TypedToken } from './tokens.js';
-export { onInit, onDestroy } from './lifecycle/hooks.js';
+export { onInit, onStart, onStop, onDestroy } from './lifecycle/hooks.js';
 export { HttpModule, HTTP_OPTIONS } from './http/http-module.js';
 export type { HttpModuleOptions } from './http/server.js';
 export { Controller, Get, Post, Put, Patch, Delete } from './http/controllers.js';
@@ -38,10 +38,12 @@ export type {
   GraphNode,
   GraphEdge,
   DestroyContext,
+  HookContext,
   HookOptions,
   LoggerOption,
   Scope,
   ShutdownReport,
   ShutdownStep,
   StepStatus,
+  WorkScope,
 } from './types.js';

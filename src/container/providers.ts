@@ -7,14 +7,14 @@ import { ClassElementMetadataKind } from '@inversifyjs/core';
 import { LazyServiceIdentifier } from 'inversify';
 import { InvalidProviderError, UnresolvableParameterError } from '../errors.js';
 import { tokenName, type Token } from '../tokens.js';
-import type { Scope } from '../types.js';
+import type { HookContext, Scope } from '../types.js';
 import type { Class } from './module-decorator.js';
 import type { LoadedModule } from './modules.js';
 
 interface ProviderCommon<T> {
   scope?: Scope;
-  init?: (instance: T) => void | Promise<void>;
-  dispose?: (instance: T) => void | Promise<void>;
+  init?: (instance: T, ctx: HookContext) => void | Promise<void>;
+  dispose?: (instance: T, ctx: HookContext) => void | Promise<void>;
 }
 
 export interface ClassProvider<T = unknown> extends ProviderCommon<T> {
@@ -60,8 +60,8 @@ export interface ProviderDef {
   /** Property injections (class providers only). */
   properties: Dependency[];
   scope: Scope;
-  init?: (instance: unknown) => unknown;
-  dispose?: (instance: unknown) => unknown;
+  init?: (instance: unknown, ctx: HookContext) => unknown;
+  dispose?: (instance: unknown, ctx: HookContext) => unknown;
   module: LoadedModule;
   /** True for a controller listed under a module's `controllers`. */
   controller: boolean;

@@ -22,7 +22,7 @@ export function destroyParts(instance: unknown, def: ProviderDef, name: string):
   }));
   if (owned && dispose) parts.push({ label: `${name}[${dispose.description}]()`, run: () => callMethod(owned, dispose) });
   const providerDispose = def.dispose;
-  if (providerDispose) parts.push({ label: `${name} dispose()`, run: () => providerDispose(instance) });
+  if (providerDispose) parts.push({ label: `${name} dispose()`, run: (ctx) => providerDispose(instance, ctx) });
   return parts;
 }
 
@@ -36,7 +36,7 @@ export function initParts(instance: unknown, def: ProviderDef, name: string): re
     run: (ctx) => callMethod(owned!, hook.method, ctx),
   }));
   const providerInit = def.init;
-  if (providerInit) parts.push({ label: `${name} init()`, run: () => providerInit(instance) });
+  if (providerInit) parts.push({ label: `${name} init()`, run: (ctx) => providerInit(instance, ctx) });
   return parts;
 }
 

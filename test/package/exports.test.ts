@@ -38,6 +38,8 @@ describe('public surface', () => {
         'injectable',
         'onDestroy',
         'onInit',
+        'onStart',
+        'onStop',
         'optional',
         'token',
         'unmanaged',
