@@ -58,19 +58,26 @@ export async function bootstrap(root: ModuleImport, options: BootstrapOptions = 
   const app = new QuiesceApp(container, phases, settings, http);
 
   const signals = options.signals ?? defaults.signals;
-  if (signals !== false && signals.length > 0) {
-    const handlers = installProcessHandlers({
-      process,
-      signals,
-      exit: options.exit ?? defaults.exit,
-      logger: settings.logger,
-      shutdownTimeoutMs: settings.shutdownTimeout,
-      target: { shutdown: (reason) => app.close(reason) },
-    });
-    void app.stopped.then(() => handlers.uninstall());
-  }
+  const handlers =
+    signals !== false && signals.length > 0
+      ? installProcessHandlers({
+          process,
+          signals,
+          exit: options.exit ?? defaults.exit,
+          logger: settings.logger,
+          shutdownTimeoutMs: settings.shutdownTimeout,
+          target: { shutdown: (reason, deadline) => app.shutdown(reason, deadline) },
+        })
+      : undefined;
+  if (handlers) void app.stopped.then(() => handlers.uninstall());
 
-  await app.start();
+  try {
+    await app.start();
+  } catch (error) {
+    // A signal during startup: the process exits (0 after a clean rollback) before this rejects.
+    await handlers?.settled();
+    throw error;
+  }
   return app;
 }
 
