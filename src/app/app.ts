@@ -163,20 +163,19 @@ export class QuiesceApp implements App {
 
   /** Never throws, whatever was thrown: bootstrap must settle. */
   private startupError(error: unknown): QuiesceError & { cause?: unknown } {
+    const failure = error instanceof StartupFailure ? error : undefined;
+    const node = failure?.taskId ? this.container.graph.nodes.find((n) => n.id === failure.taskId) : undefined;
+    const where = node ? `${node.name} in ${describeModule(node.def.module)}` : (failure?.taskName ?? 'startup');
     try {
-      return this.describeFailure(error);
+      if (failure?.kind === 'timeout') return new StartupTimeoutError(where, this.settings.startupTimeout, failure.cause);
+      if (failure?.kind === 'aborted') return new StartupAbortedError(describeSafely(failure.cause));
+      return new InitFailedError(where, failure ? failure.cause : error);
     } catch {
-      return new InitFailedError('startup', new Error(`a thrown value that cannot be described (${typeof error})`));
+      // the cause could not be described (a value String() cannot convert): name the culprit anyway
+      const cause = failure ? failure.cause : error;
+      const error_ = new InitFailedError(where, new Error(`a thrown value that cannot be described (${cause === null ? 'null' : typeof cause})`));
+      return Object.assign(error_, { cause });
     }
-  }
-
-  private describeFailure(error: unknown): QuiesceError & { cause?: unknown } {
-    if (!(error instanceof StartupFailure)) return new InitFailedError('startup', error);
-    const node = error.taskId ? this.container.graph.nodes.find((n) => n.id === error.taskId) : undefined;
-    const where = node ? `${node.name} in ${describeModule(node.def.module)}` : (error.taskName ?? 'startup');
-    if (error.kind === 'timeout') return new StartupTimeoutError(where, this.settings.startupTimeout, error.cause);
-    if (error.kind === 'aborted') return new StartupAbortedError(describeSafely(error.cause));
-    return new InitFailedError(where, error.cause);
   }
 
   private async stop(reason: string, deadline: Deadline): Promise<ShutdownReport> {
