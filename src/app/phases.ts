@@ -134,15 +134,11 @@ export class Phases {
    * `scopes`: the open unit-of-work scopes the stop phase waits for (undefined before scopes exist).
    */
   async shutdown(reason: string, deadline: Deadline, scopes: OpenScopes | undefined): Promise<ShutdownReport> {
-    const stop = this.stopTasks(scopes);
     const destroy = destroyTasks(this.container.appScope.disposables);
+    const stop = this.stopTasks(scopes, destroy);
     // No destroy step starts before the stop phase has ended. The roots of the destroy order wait for
     // every stop step; every other destroy step waits for a root through its dependents.
     const stopIds = stop.tasks.map((task) => task.id);
-    const taken = new Set(destroy.map((task) => task.id));
-    for (const task of stop.tasks) {
-      if (taken.has(task.id)) throw new Error(`quiesce internal error: stop step id '${task.id}' is also a destroy step id`);
-    }
     const tasks = [...stop.tasks, ...destroy.map((task) => (task.after.length === 0 && stopIds.length > 0 ? { ...task, after: stopIds } : task))];
     const { disposeConcurrency, logger } = this.settings;
     const report = await runShutdown(tasks, { reason, deadline, concurrency: disposeConcurrency, logger });
@@ -190,7 +186,7 @@ export class Phases {
    * order, then (if any are open) the wait for unit-of-work scopes. Scheduler ids are made distinct from
    * the destroy steps' ids (the same node may have both); `reportIds` maps them back to node ids.
    */
-  private stopTasks(scopes: OpenScopes | undefined): { tasks: ShutdownTask[]; reportIds: Map<string, string> } {
+  private stopTasks(scopes: OpenScopes | undefined, destroy: readonly ShutdownTask[]): { tasks: ShutdownTask[]; reportIds: Map<string, string> } {
     const reportIds = new Map<string, string>();
     const tasks: ShutdownTask[] = [];
     const units = this.units ?? new Map<ProviderNode, IntakeUnit>(); // undefined: startup failed before the start phase
@@ -199,7 +195,8 @@ export class Phases {
     const participants = this.participants.filter((participant) => this.started.has(participant.id));
     if (members.size === 0 && participants.length === 0 && !(scopes && scopes.size > 0)) return { tasks, reportIds };
 
-    const used = new Set<string>();
+    // scheduler ids: distinct from every node id and every destroy step id, whatever the tokens are
+    const used = new Set<string>(destroy.map((task) => task.id));
     for (const node of this.container.graph.nodes) used.add(node.id);
     const key = (id: string, suffix: string): string => {
       let candidate = `${id} (${suffix})`;
