@@ -1,6 +1,7 @@
 /** Public types shared by several rooms. Behaviour lives elsewhere; these are shapes only. */
 import type { FastifyInstance } from 'fastify';
 import type { Logger, LoggerOptions } from 'pino';
+import type { WorkScope } from './container/scopes.js';
 import type { Token } from './tokens.js';
 
 export type Scope = 'singleton' | 'transient' | 'request';
@@ -66,17 +67,6 @@ export interface DependencyGraph {
 
 export type AppState = 'ready' | 'stopping' | 'stopped';
 
-/**
- * A unit of work (a consumed message, a job, a WebSocket connection): request-scoped providers resolve
- * to one instance per scope, and Disposable transients resolved through it are destroyed with it.
- * Scopes still open when shutdown begins are in-flight work the stop phase waits for.
- */
-export interface WorkScope extends AsyncDisposable {
-  get<T>(token: Token<T>): T;
-  getAsync<T>(token: Token<T>): Promise<T>;
-  /** Destroys what the scope owns, in reverse dependency order. Idempotent. */
-  close(): Promise<ShutdownReport>;
-}
 
 export interface App extends AsyncDisposable {
   get<T>(token: Token<T>): T;
@@ -85,7 +75,8 @@ export interface App extends AsyncDisposable {
   readonly url?: string;
   readonly http?: FastifyInstance;
   graph(): DependencyGraph;
-  /** A scope for one unit of work; throws QUIESCE_STOPPING once the app is stopping or stopped. */
+  /** A unit-of-work scope: request-scoped providers get one instance per scope (CONTRACT §11); throws
+   *  QUIESCE_STOPPING once the app is stopping or stopped. */
   createScope(): WorkScope;
   close(reason?: string): Promise<ShutdownReport>;
 }

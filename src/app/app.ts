@@ -13,7 +13,8 @@ import { describe, InitFailedError, StartupAbortedError, StartupTimeoutError, St
 import { Deadline } from '../lifecycle/deadline.js';
 import { StartupFailure } from '../lifecycle/startup.js';
 import { tokenName, type Token } from '../tokens.js';
-import type { App, AppState, DependencyGraph, GraphEdge, GraphNode, ShutdownReport, WorkScope } from '../types.js';
+import type { WorkScope } from '../container/scopes.js';
+import type { App, AppState, DependencyGraph, GraphEdge, GraphNode, ShutdownReport } from '../types.js';
 import type { Phases } from './phases.js';
 
 export interface AppSettings {
@@ -68,17 +69,19 @@ export class QuiesceApp implements App {
   }
 
   get<T>(token: Token<T>): T {
-    if (this.current !== 'ready') throw new StoppingError(tokenName(token), this.current);
+    // 'starting': participants start then (HttpModule's setup(fastify, app)), after every init hook
+    if (this.current !== 'ready' && this.current !== 'starting') throw new StoppingError(tokenName(token), this.current);
     return this.container.get(token);
   }
 
   getAsync<T>(token: Token<T>): Promise<T> {
-    if (this.current !== 'ready') return Promise.reject(new StoppingError(tokenName(token), this.current));
+    if (this.current !== 'ready' && this.current !== 'starting') return Promise.reject(new StoppingError(tokenName(token), this.current));
     return this.container.getAsync(token);
   }
 
+  /** A unit-of-work scope (CONTRACT §11); the stop phase waits for it to be closed. */
   createScope(): WorkScope {
-    if (this.current !== 'ready') throw new StoppingError('a new scope', this.current);
+    if (this.current !== 'ready') throw new StoppingError('a scope (app.createScope())', this.current);
     return this.container.openScope();
   }
 
@@ -180,7 +183,7 @@ export class QuiesceApp implements App {
 
   private async stop(reason: string, deadline: Deadline): Promise<ShutdownReport> {
     this.current = 'stopping';
-    this.container.closeAppScope();
+    this.container.closeAppOwner();
     try {
       return await this.phases.shutdown(reason, deadline, this.container.openScopes);
     } catch (error) {

@@ -8,7 +8,8 @@
  *   start    @onStart hooks, dependencies first; then every participant's start (the HTTP listener)
  *   ready    ─────────────────────────────────────────────────────────────────────────────────────────
  *   stop     (readiness already 503) participants' stop (the HTTP drain), every started instance's
- *            @onStop and the wait for open unit-of-work scopes, dependents first: a stop step starts once
+ *            @onStop and the wait for open unit-of-work scopes (at most 3/4 of the time left, then the rest
+ *            are closed and reported), dependents first: a stop step starts once
  *            the stop steps of everything depending on it have ended (a participant counts as a dependent
  *            of what it uses, transitively); independent ones concurrently
  *   destroy  @onDestroy / Symbol.asyncDispose / dispose, dependents first; not one starts before the
@@ -25,15 +26,13 @@
 import type { Logger } from 'pino';
 import type { Container } from '../container/container.js';
 import type { ProviderNode } from '../container/graph.js';
-import { describe, HookTimeoutError } from '../errors.js';
-import { Deadline, runWithTimeout } from '../lifecycle/deadline.js';
-import { destroyTasks } from '../lifecycle/destroy-plan.js';
+import { describe } from '../errors.js';
+import { Deadline, runWithTimeout, startTimer } from '../lifecycle/deadline.js';
 import { getHooks, type HookMethod } from '../lifecycle/hooks.js';
 import { runShutdown } from '../lifecycle/shutdown.js';
 import { runStartup } from '../lifecycle/startup.js';
 import type { ShutdownTask, StartupTask, StepPart } from '../lifecycle/tasks.js';
 import type { App, HookContext, ShutdownReport } from '../types.js';
-import type { OpenScopes } from './scopes-seam.js';
 
 /** Something that brings work into the process and takes part in the start and stop phases. */
 export interface Participant {
@@ -45,7 +44,10 @@ export interface Participant {
   readonly kind: 'http' | 'stop';
   /** The providers it uses: its stop step runs before their stop steps (it counts as their dependent). */
   readonly uses: readonly ProviderNode[];
-  /** Runs after every @onStart; a throw fails startup (QUIESCE_INIT_FAILED naming `name`). */
+  /**
+   * Runs after every @onStart; a throw fails startup (QUIESCE_INIT_FAILED naming `name`). Once called,
+   * the participant counts as started: rollback calls its stop, which must cope with a start that failed half-way.
+   */
   start(ctx: HookContext, host: ParticipantHost): Promise<void>;
   /** Its stop step, under the shutdown deadline (ctx.deadline / ctx.signal). */
   stop(ctx: HookContext): Promise<void>;
@@ -72,6 +74,14 @@ export interface StartupRunOptions {
   signal: AbortSignal;
   /** After an abort, how long running tasks are waited for before rollback (ms). */
   abortGraceMs: number;
+}
+
+/** What the stop phase needs of the container's open unit-of-work scopes (container/scopes.ts OpenScopes). */
+export interface ScopesToWaitFor {
+  readonly size: number;
+  whenEmpty(): Promise<void>;
+  /** Closes the scopes still open; rejects with a HookTimeoutError describing them when there were any. */
+  closeAll(ctx: HookContext): Promise<void>;
 }
 
 /** A singleton with @onStart or @onStop hooks. */
@@ -120,9 +130,11 @@ export class Phases {
         id: participant.id,
         name: participant.name,
         after: hookIds,
-        run: async (signal) => {
-          await participant.start({ signal, deadline: options.deadline.at, reason: 'start' }, host);
+        run: (signal) => {
+          // counted as started as soon as its start is called: a start that fails half-way (a listener
+          // open, the next one not) is stopped by the rollback, so its stop must cope with that
           this.started.add(participant.id);
+          return participant.start({ signal, deadline: options.deadline.at, reason: 'start' }, host);
         },
       });
     }
@@ -133,8 +145,8 @@ export class Phases {
    * The stop phase, then the destroy phase, then the participants' close(): one report, one deadline.
    * `scopes`: the open unit-of-work scopes the stop phase waits for (undefined before scopes exist).
    */
-  async shutdown(reason: string, deadline: Deadline, scopes: OpenScopes | undefined): Promise<ShutdownReport> {
-    const destroy = destroyTasks(this.container.appScope.disposables);
+  async shutdown(reason: string, deadline: Deadline, scopes: ScopesToWaitFor | undefined): Promise<ShutdownReport> {
+    const destroy = this.container.destroyPlan(); // hands the app's instances over: a closed app holds none
     const stop = this.stopTasks(scopes, destroy);
     // No destroy step starts before the stop phase has ended. The roots of the destroy order wait for
     // every stop step; every other destroy step waits for a root through its dependents.
@@ -186,7 +198,7 @@ export class Phases {
    * order, then (if any are open) the wait for unit-of-work scopes. Scheduler ids are made distinct from
    * the destroy steps' ids (the same node may have both); `reportIds` maps them back to node ids.
    */
-  private stopTasks(scopes: OpenScopes | undefined, destroy: readonly ShutdownTask[]): { tasks: ShutdownTask[]; reportIds: Map<string, string> } {
+  private stopTasks(scopes: ScopesToWaitFor | undefined, destroy: readonly ShutdownTask[]): { tasks: ShutdownTask[]; reportIds: Map<string, string> } {
     const reportIds = new Map<string, string>();
     const tasks: ShutdownTask[] = [];
     const units = this.units ?? new Map<ProviderNode, IntakeUnit>(); // undefined: startup failed before the start phase
@@ -223,7 +235,7 @@ export class Phases {
         name: 'scopes',
         kind: 'stop',
         after: [],
-        parts: [{ label: `${open} open unit-of-work scope(s)`, run: (ctx) => waitForScopes(scopes, ctx) }],
+        parts: [{ label: `waiting for ${open} open unit-of-work scope(s)`, run: (ctx) => waitForScopes(scopes, ctx) }],
       });
     }
     for (const participant of participants) {
@@ -315,18 +327,30 @@ function usedMembers(
   return [...found];
 }
 
-/** Waits until every open scope is closed by its owner; at the deadline, closes the rest. */
-async function waitForScopes(scopes: OpenScopes, ctx: HookContext): Promise<void> {
+/** Share of the time left to the deadline the stop phase waits for open scopes before closing the rest. */
+const SCOPE_WAIT_SHARE = 0.75;
+
+/**
+ * Waits until every open scope is closed by its owner, for at most three quarters of the time left to the
+ * deadline; then closes the rest itself (closeAll rejects with a HookTimeoutError saying how many and how
+ * their instances fared, so the step is reported 'timeout' with that) and leaves the destroy phase time.
+ */
+async function waitForScopes(scopes: ScopesToWaitFor, ctx: HookContext): Promise<void> {
   if (scopes.size === 0) return;
-  const aborted = new Promise<void>((resolve) => {
-    if (ctx.signal.aborted) resolve();
-    else ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+  let cancel = (): void => {};
+  let onAbort = (): void => {};
+  const gaveUp = new Promise<void>((resolve) => {
+    cancel = startTimer(Math.max(0, ctx.deadline - Date.now()) * SCOPE_WAIT_SHARE, resolve);
+    onAbort = resolve;
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
   });
-  await Promise.race([scopes.whenEmpty(), aborted]);
-  if (scopes.size === 0) return;
-  const left = scopes.size;
-  await scopes.closeAll(ctx);
-  throw new HookTimeoutError(`${left} unit-of-work scope(s) still open`, Math.max(0, ctx.deadline - Date.now()));
+  try {
+    await Promise.race([scopes.whenEmpty(), gaveUp]);
+  } finally {
+    cancel();
+    ctx.signal.removeEventListener('abort', onAbort);
+  }
+  if (scopes.size > 0) await scopes.closeAll(ctx);
 }
 
 function describeSafely(error: unknown): string {

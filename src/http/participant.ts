@@ -44,19 +44,20 @@ export class HttpParticipant implements Participant {
     return this.server?.fastify;
   }
 
-  async start(_ctx: HookContext, host: ParticipantHost): Promise<void> {
+  async start(ctx: HookContext, host: ParticipantHost): Promise<void> {
     const { options, container, logger, shutdownTimeout, disposeConcurrency } = this.settings;
-    const server = new HttpServer(options, logger, host.isReady);
+    const server = new HttpServer({ options, logger, isReady: host.isReady, app: host.app });
     server.addControllers(controllerSources({ container, logger, timeoutMs: shutdownTimeout, concurrency: disposeConcurrency }));
-    this.server = server; // before listening: a failed listen still has a fastify instance to report on
-    await server.start();
+    this.server = server; // before start: a start that fails half-way is still stopped by the rollback
+    await server.start(ctx);
   }
 
   stop(ctx: HookContext): Promise<void> {
     return this.server ? this.server.stop(ctx) : Promise.resolve();
   }
 
-  async close(): Promise<void> {
-    // the health listener (PLAN.md interface 2: server.closeHealth()) closes here, once it lands in server.ts
+  /** The health listener (healthPort) stays open until here: readiness 503 for the whole shutdown. */
+  close(): Promise<void> {
+    return this.server ? this.server.closeHealth() : Promise.resolve();
   }
 }

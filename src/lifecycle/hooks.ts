@@ -6,6 +6,7 @@
  * scheduler) is opened by @onStart once every @onInit is done, and stopped by @onStop before any
  * @onDestroy runs. Every hook receives a HookContext { signal, deadline, reason }.
  */
+import { validateHookOptions } from '../options/index.js';
 import { kDestroyHooks, kInitHooks, kStartHooks, kStopHooks } from '../symbols.js';
 import type { HookOptions } from '../types.js';
 
@@ -17,9 +18,7 @@ export interface HookMethod {
 type HookKey = typeof kInitHooks | typeof kDestroyHooks | typeof kStartHooks | typeof kStopHooks;
 
 function hookDecorator(key: HookKey, decoratorName: string, options: HookOptions = {}): MethodDecorator {
-  if (options.timeout !== undefined && !(options.timeout > 0)) {
-    throw new RangeError(`@${decoratorName}({ timeout }) must be a positive number of ms, got ${String(options.timeout)}`);
-  }
+  validateHookOptions(decoratorName, options);
   return (prototype, method) => {
     const own: HookMethod[] = Object.prototype.hasOwnProperty.call(prototype, key)
       ? (prototype as Record<HookKey, HookMethod[]>)[key]

@@ -5,11 +5,12 @@
 import 'reflect-metadata';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Phases, type Participant } from '../../src/app/phases.js';
-import type { OpenScopes } from '../../src/app/scopes-seam.js';
+import type { ScopesToWaitFor } from '../../src/app/phases.js';
 import { Container } from '../../src/container/container.js';
 import { buildGraph } from '../../src/container/graph.js';
 import { loadModules } from '../../src/container/modules.js';
 import { injectable, Module, onDestroy, onStart, onStop, type HookContext } from '../../src/index.js';
+import { HookTimeoutError } from '../../src/errors.js';
 import { Deadline } from '../../src/lifecycle/deadline.js';
 import { createLogger } from '../../src/logger.js';
 import { deferred, sleep } from '../support/async.js';
@@ -60,10 +61,15 @@ function fakeScopes(open: number) {
   const scopes = {
     size: open,
     whenEmpty: () => empty.promise,
-    closeAll: vi.fn(async () => { mark('scopes.closeAll'); scopes.size = 0; }),
+    // like OpenScopes.closeAll: closes what is left, then says so with a HookTimeoutError
+    closeAll: vi.fn(async () => {
+      mark('scopes.closeAll');
+      scopes.size = 0;
+      throw new HookTimeoutError(`${open} scopes still open (shutdown closed them)`, 0);
+    }),
     closeAllNow() { scopes.size = 0; mark('scopes.empty'); empty.resolve(); },
   };
-  return scopes satisfies OpenScopes;
+  return scopes satisfies ScopesToWaitFor;
 }
 
 beforeEach(() => {
@@ -148,17 +154,26 @@ describe('open unit-of-work scopes', () => {
     expect(scopes.closeAll).not.toHaveBeenCalled();
   });
 
-  it('at the global deadline, the scopes still open are closed and the step reports timeout', async () => {
+  it('closes the scopes still open at 3/4 of the time left, reports the step timeout, and leaves the destroy phase time', async () => {
     const { phases, host, run } = setup([], () => sleep(10));
     const started = phases.init(run).then(() => phases.start(run, host));
     await vi.advanceTimersByTimeAsync(40);
     await started;
     const scopes = fakeScopes(2);
+    t0 = Date.now();
     const closing = phases.shutdown('test', new Deadline(1_000), scopes);
-    await vi.advanceTimersByTimeAsync(1_000);
+    await vi.advanceTimersByTimeAsync(749);
+    expect(scopes.closeAll).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(1);
     const report = await closing;
     expect(scopes.closeAll).toHaveBeenCalledTimes(1);
     expect(report.ok).toBe(false);
-    expect(report.steps.find((s) => s.id === 'scopes')).toMatchObject({ kind: 'stop', status: 'timeout' });
+    expect(report.steps.find((s) => s.id === 'scopes')).toMatchObject({
+      kind: 'stop',
+      status: 'timeout',
+      endMs: 750,
+      error: expect.stringContaining('2 scopes still open'),
+    });
+    expect(at('Db.destroy')).toBe(750); // the destroy phase still ran, inside the deadline
   });
 });
