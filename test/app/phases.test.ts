@@ -299,4 +299,25 @@ describe('createScope', () => {
     await closing;
     expect(() => app.createScope()).toThrow(expect.objectContaining({ code: 'QUIESCE_STOPPING' }));
   });
+
+  it('a scope still open at shutdown is in-flight work: no destroy step starts before its owner closed it', async () => {
+    const rec = recorder();
+    @injectable() class Db { @onDestroy() close() { rec.mark('Db.destroy'); } }
+    @injectable() class Handler { constructor(readonly db: Db) {} @onDestroy() end() { rec.mark('Handler.destroy'); } }
+    @injectable() class Consumer { @onStop() stop() { rec.mark('Consumer.stop'); } }
+    @Module({ providers: [Db, Consumer, { provide: Handler, useClass: Handler, scope: 'request' }] }) class AppModule {}
+    const app = await createTestApp(AppModule, { shutdownTimeout: 5_000 });
+    const scope = app.createScope();
+    expect(scope.get(Handler).db).toBeInstanceOf(Db);
+    const closing = app.close('test');
+    await sleep(100); // the message being handled takes a while
+    rec.mark('scope.close');
+    await scope.close();
+    const report = await closing;
+    expect(report.ok).toBe(true);
+    expect(rec.names()).toEqual(['Consumer.stop', 'scope.close', 'Handler.destroy', 'Db.destroy']);
+    const scopes = step(report.steps, 'scopes', 'stop');
+    expect(scopes.endMs).toBeGreaterThanOrEqual(95);
+    expect(step(report.steps, 'Db', 'destroy').startMs).toBeGreaterThanOrEqual(scopes.endMs);
+  });
 });
