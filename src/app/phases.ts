@@ -112,7 +112,7 @@ export class Phases {
   /** @onStart hooks in dependency order, then the participants. Rejects with a StartupFailure. */
   async start(options: StartupRunOptions, host: ParticipantHost): Promise<void> {
     const units = this.intakeUnits();
-    const nearest = nearestMembers(this.container.graph.nodes, (node) => units.has(node));
+    const nearest = units.size > 0 ? nearestMembers(this.container.graph.nodes, (node) => units.has(node)) : new Map<ProviderNode, readonly ProviderNode[]>();
     const tasks: StartupTask[] = [];
     for (const unit of units.values()) {
       const parts = hookParts(unit.instance, unit.start, unit.node.name);
