@@ -6,7 +6,7 @@
  */
 import 'reflect-metadata';
 import { describe, expect, it, vi } from 'vitest';
-import { bootstrap, injectable, Module, onInit, onStart } from '../../src/index.js';
+import { bootstrap, injectable, Module, onDestroy, onInit, onStart, onStop } from '../../src/index.js';
 import { StartupFailure, runStartup } from '../../src/lifecycle/startup.js';
 import type { StartupTask } from '../../src/lifecycle/tasks.js';
 
@@ -79,5 +79,16 @@ describe('bootstrap with hooks throwing values String() cannot convert', () => {
     @injectable() class Consumer { @onStart() start() { throw value(); } }
     @Module({ providers: [Consumer] }) class AppModule {}
     await expect(bootstrap(AppModule, { logger: false, signals: false })).rejects.toMatchObject({ code: 'QUIESCE_INIT_FAILED' });
+  });
+
+  it.each(hostile)('close() resolves with the step failed when an @onStop throws %s', async (_, value) => {
+    @injectable() class Consumer { @onStop() stop() { throw value(); } @onDestroy() close() {} }
+    @Module({ providers: [Consumer] }) class AppModule {}
+    const app = await bootstrap(AppModule, { logger: false, signals: false });
+    const report = await app.close();
+    expect(report.steps.map((s) => [s.kind, s.status])).toEqual([
+      ['stop', 'failed'],
+      ['destroy', 'ok'],
+    ]);
   });
 });
