@@ -9,7 +9,7 @@ import { NatsModule } from './nats/nats.module.js';
 import { OrdersModule } from './orders/orders.module.js';
 
 /** The root module: which brokers are consumed depends on the environment (AMQP_URL, NATS_URL). */
-export function createAppModule(config: Config, log: Logger, scopes: WorkScopes) {
+export function createAppModule(config: Config, log: Logger) {
   const brokers: ModuleImport[] = [];
   if (config.amqpUrl !== undefined) brokers.push(AmqpModule);
   if (config.natsUrl !== undefined) brokers.push(NatsModule);
@@ -19,7 +19,7 @@ export function createAppModule(config: Config, log: Logger, scopes: WorkScopes)
     providers: [
       { provide: CONFIG, useValue: config },
       { provide: LOGGER, useValue: log },
-      { provide: WorkScopes, useValue: scopes },
+      WorkScopes,
     ],
   })
   class AppModule {}

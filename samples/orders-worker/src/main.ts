@@ -13,17 +13,16 @@ const log = pino(
   { name: 'orders-worker', level: config.logLevel, base: { pid: process.pid, worker: config.workerId } },
   pino.destination({ dest: 1, sync: true }),
 );
-const scopes = new WorkScopes();
 const naive = config.shutdownMode === 'naive';
 
 try {
-  const app = await bootstrap(createAppModule(config, log, scopes), {
+  const app = await bootstrap(createAppModule(config, log), {
     shutdownTimeout: config.shutdownTimeoutMs,
     signals: naive ? false : ['SIGTERM', 'SIGINT'],
     exit: true,
     logger: log,
   });
-  scopes.attach(app);
+  app.get(WorkScopes).attach(app);
   if (naive) installNaiveShutdown(app, config, log);
   log.info(
     {

@@ -3,7 +3,7 @@
  * messages with ids, and what is left on the broker afterwards. Every name is chosen by the test
  * (unique per run), and every wait here is bounded.
  */
-import { connect as amqpConnect } from 'amqplib';
+import { connect as amqpConnect, type Channel } from 'amqplib';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect as natsConnect, headers as natsHeaders } from '@nats-io/transport-node';
 import { Client } from 'pg';
@@ -91,17 +91,28 @@ export async function publishAmqp(url: string, queue: string, messages: readonly
   }
 }
 
-/** Ready (not delivered, or requeued) messages in `queue`; deletes it when `remove`. */
-export async function amqpQueueDepth(url: string, queue: string, remove = false): Promise<number> {
+/** Ready (not delivered, or requeued) messages in `queue`; rejects when there is no such queue. */
+export async function amqpQueueDepth(url: string, queue: string): Promise<number> {
+  return withChannel(url, async (channel) => (await channel.checkQueue(queue)).messageCount);
+}
+
+/** Deletes `queue` (RabbitMQ treats deleting a missing queue as done). */
+export async function deleteQueue(url: string, queue: string): Promise<void> {
+  await withChannel(url, (channel) => channel.deleteQueue(queue));
+}
+
+async function withChannel<T>(url: string, use: (channel: Channel) => Promise<T>): Promise<T> {
   const model = await amqpConnect(url);
+  // a failed check (404) closes the channel with an 'error' event: the rejected call reports it
+  model.on('error', () => undefined);
   try {
     const channel = await model.createChannel();
-    const { messageCount } = await channel.checkQueue(queue);
-    if (remove) await channel.deleteQueue(queue);
+    channel.on('error', () => undefined);
+    const result = await use(channel);
     await channel.close();
-    return messageCount;
+    return result;
   } finally {
-    await model.close();
+    await model.close().catch(() => undefined);
   }
 }
 

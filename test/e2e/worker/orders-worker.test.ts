@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  amqpQueueDepth, deleteStream, jetStreamConsumerState, probe, publishAmqp, publishJetStream, serviceUrl,
+  amqpQueueDepth, deleteQueue, deleteStream, jetStreamConsumerState, probe, publishAmqp, publishJetStream, serviceUrl,
   type OutgoingMessage,
 } from '../support/brokers.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
@@ -66,7 +66,8 @@ interface Scenario {
   first: WorkerProcess;
   second: WorkerProcess;
   brokers: Record<Broker, BrokerOutcome>;
-  durationMs: number;
+  /** ms: publishing, first worker until SIGTERM, its shutdown, second worker until done. */
+  timings: { publish: number; firstRun: number; firstStop: number; secondRun: number };
 }
 
 const scenarios: Scenario[] = [];
@@ -123,7 +124,8 @@ describe.skipIf(SKIP)('orders-worker on RabbitMQ and NATS JetStream: SIGTERM mid
 });
 
 async function runScenario(mode: Mode): Promise<Scenario> {
-  const started = Date.now();
+  let mark = Date.now();
+  const lap = (): number => -mark + (mark = Date.now());
   const tag = `${RUN}_${mode}`;
   const names = {
     queue: `orders-e2e-${tag}`,
@@ -144,6 +146,7 @@ async function runScenario(mode: Mode): Promise<Scenario> {
       publishAmqp(amqpUrl, names.queue, published.amqp),
       publishJetStream(natsUrl, names.stream, names.subject, published.nats),
     ]);
+    const publish = lap();
     const env = {
       DATABASE_URL: db.url,
       AMQP_URL: amqpUrl,
@@ -166,8 +169,10 @@ async function runScenario(mode: Mode): Promise<Scenario> {
       const counts = await storedCounts(db);
       return counts.amqp >= SIGTERM_AT && counts.nats >= SIGTERM_AT;
     });
+    const firstRun = lap();
     first.signal('SIGTERM');
     const firstExit = await first.waitForExit(15_000);
+    const firstStop = lap();
 
     const second = await WorkerProcess.start(`second, ${mode}`, { ...env, SHUTDOWN_MODE: 'graceful', WORKER_ID: 'second' });
     workers.push(second);
@@ -183,9 +188,10 @@ async function runScenario(mode: Mode): Promise<Scenario> {
     });
     second.signal('SIGTERM');
     const secondExit = await second.waitForExit(15_000);
+    const secondRun = lap();
 
     const nats = await jetStreamConsumerState(natsUrl, names.stream, names.consumer);
-    const amqpLeft = await amqpQueueDepth(amqpUrl, names.queue, true);
+    const amqpLeft = await amqpQueueDepth(amqpUrl, names.queue);
     const brokers = {} as Record<Broker, BrokerOutcome>;
     for (const broker of BROKERS) {
       const ids = published[broker].map((m) => m.id);
@@ -212,13 +218,13 @@ async function runScenario(mode: Mode): Promise<Scenario> {
       [...published.amqp, ...published.nats].map((m) => m.id),
     ]);
     expect(extra?.n, 'orders rows for ids that were never published').toBe(0);
-    const scenario: Scenario = { mode, first, second, firstExit, secondExit, brokers, durationMs: Date.now() - started };
+    const scenario: Scenario = { mode, first, second, firstExit, secondExit, brokers, timings: { publish, firstRun, firstStop, secondRun } };
     scenarios.push(scenario);
     return scenario;
   } finally {
     await Promise.all(workers.map((w) => w.kill()));
     await deleteStream(natsUrl, names.stream).catch(() => undefined);
-    await amqpQueueDepth(amqpUrl, names.queue, true).catch(() => undefined);
+    await deleteQueue(amqpUrl, names.queue).catch(() => undefined);
     await db.drop();
   }
 }
@@ -247,21 +253,24 @@ function inFlightAtSigterm(worker: WorkerProcess, mode: Mode, broker: Broker): n
   return line?.inFlightAtStop as number | undefined;
 }
 
-/** Stop phase before destroy phase; each consumer's channel before its connection. */
+/** Stop phase before destroy phase; the scope reserve after the consumers; each consumer's channel before its connection. */
 function expectPhases(steps: { name: string; kind: string; startMs: number; endMs: number }[]): void {
+  const all = JSON.stringify(steps);
   const stops = steps.filter((s) => s.kind === 'stop');
   const destroys = steps.filter((s) => s.kind === 'destroy');
-  expect(stops.map((s) => s.name).sort(), JSON.stringify(steps)).toEqual(['AmqpConsumer', 'JetStreamConsumer']);
-  const lastStop = Math.max(...stops.map((s) => s.endMs));
-  for (const destroy of destroys) expect(destroy.startMs, `${destroy.name} destroyed before the stop phase ended`).toBeGreaterThanOrEqual(lastStop);
-  const step = (name: string) => {
-    const found = destroys.find((s) => s.name === name);
-    expect(found, `destroy step ${name} in ${JSON.stringify(steps)}`).toBeDefined();
+  const find = (name: string, kind: string) => {
+    const found = steps.find((s) => s.name === name && s.kind === kind);
+    expect(found, `${kind} step ${name} in ${all}`).toBeDefined();
     return found!;
   };
-  expect(step('AmqpConnection').startMs).toBeGreaterThanOrEqual(step('AmqpConsumer').endMs);
-  step('NatsConnection');
-  step('Pool');
+  const consumers = [find('AmqpConsumer', 'stop'), find('JetStreamConsumer', 'stop')];
+  const reserve = find('WorkScopes', 'stop');
+  for (const consumer of consumers) expect(reserve.startMs, all).toBeGreaterThanOrEqual(consumer.endMs);
+  const lastStop = Math.max(...stops.map((s) => s.endMs));
+  for (const destroy of destroys) expect(destroy.startMs, `${destroy.name} destroyed before the stop phase ended: ${all}`).toBeGreaterThanOrEqual(lastStop);
+  expect(find('AmqpConnection', 'destroy').startMs, all).toBeGreaterThanOrEqual(find('AmqpConsumer', 'destroy').endMs);
+  find('NatsConnection', 'destroy');
+  find('Pool', 'destroy');
 }
 
 /** Polls `done` (each call is a round trip to the servers) until true; fails past `timeoutMs`. */
@@ -274,14 +283,14 @@ async function until(what: string, timeoutMs: number, done: () => Promise<boolea
 }
 
 function table(runs: readonly Scenario[]): string {
-  const header = ['shutdown', 'broker', 'published', 'stored', 'lost', 'redelivered', 'duplicates absorbed', 'in flight at SIGTERM', 'left on broker', 'exit', 'seconds'];
+  const header = ['shutdown', 'broker', 'published', 'stored', 'lost', 'redelivered', 'duplicates absorbed', 'in flight at SIGTERM', 'left on broker', 'exit', 'stop ms'];
   const rows = runs.flatMap((run) =>
     BROKERS.map((broker) => {
       const o = run.brokers[broker];
       return [
         run.mode === 'graceful' ? 'quiesce' : 'naive', broker === 'amqp' ? 'RabbitMQ' : 'JetStream', o.published, o.stored, o.lost,
         o.redeliveredMessages, o.absorbedDuplicates, o.inFlightAtSigterm ?? '?', o.leftOnBroker,
-        run.firstExit.signal ?? run.firstExit.code, (run.durationMs / 1000).toFixed(1),
+        run.firstExit.signal ?? run.firstExit.code, run.timings.firstStop,
       ].map(String);
     }),
   );
@@ -292,5 +301,6 @@ function table(runs: readonly Scenario[]): string {
     line(header),
     `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
     ...rows.map(line),
+    ...runs.map((run) => `${run.mode}: ${Object.entries(run.timings).map(([k, v]) => `${k} ${v} ms`).join(', ')}`),
   ].join('\n');
 }

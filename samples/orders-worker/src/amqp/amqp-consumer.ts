@@ -16,7 +16,8 @@ import { AmqpConnection } from './amqp-connection.js';
  * first ack, and each is acked only after its transaction committed. On stop, `basic.cancel` ends
  * the deliveries; every message RabbitMQ sent before its cancel-ok has reached `#onMessage` by the
  * time `cancel()` resolves (one channel, frames in order), so waiting for the in-flight count to
- * reach zero finishes and acks all of them — and none goes back to the queue.
+ * reach zero finishes and acks all of them — and none goes back to the queue. The channel closes in
+ * `@onDestroy`, before the connection (which this consumer depends on).
  */
 @injectable()
 export class AmqpConsumer {
@@ -24,6 +25,9 @@ export class AmqpConsumer {
   #channel: Channel | undefined;
   #consumerTag: string | undefined;
   #acked = 0;
+  /** Resolves once RabbitMQ confirmed the cancel (or the channel is gone): held acks may go out. */
+  #cancelled: Promise<void> = Promise.resolve();
+  #confirmCancel: () => void = () => {};
 
   constructor(
     private readonly connection: AmqpConnection,
@@ -46,6 +50,7 @@ export class AmqpConsumer {
     await channel.prefetch(prefetch);
     const { consumerTag } = await channel.consume(queue, (msg) => this.#onMessage(channel, msg), { noAck: false });
     this.#consumerTag = consumerTag;
+    this.#cancelled = new Promise((resolve) => (this.#confirmCancel = resolve));
     this.log.info({ queue, prefetch }, `consuming RabbitMQ queue ${queue}`);
   }
 
@@ -57,7 +62,11 @@ export class AmqpConsumer {
     const tag = this.#consumerTag;
     this.#consumerTag = undefined;
     const ackedBefore = this.#acked;
-    await channel.cancel(tag);
+    try {
+      await channel.cancel(tag);
+    } finally {
+      this.#confirmCancel();
+    }
     const held = this.inFlight.size;
     this.log.info({ broker: 'amqp', inFlight: held }, `RabbitMQ intake stopping: deliveries cancelled, ${held} message(s) in flight`);
     await this.inFlight.idle();
@@ -92,6 +101,9 @@ export class AmqpConsumer {
     try {
       await using scope = await this.scopes.open();
       await scope.get(OrderHandler).handle(delivery);
+      // While the app stops and the cancel is not confirmed, an ack would free a prefetch slot that RabbitMQ
+      // may refill with one more message: hold it until the cancel-ok (see WorkScopes for why that matters).
+      if (this.scopes.stopping) await this.#cancelled;
       channel.ack(msg); // after the commit: a crash before this line redelivers, the write is idempotent
       this.#acked++;
     } catch (err) {

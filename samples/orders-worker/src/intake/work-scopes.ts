@@ -1,27 +1,56 @@
-import type { App, WorkScope } from 'quiesce';
+import { inject, injectable, onStop, type App, type HookContext, type WorkScope } from 'quiesce';
+import { CONFIG, type Config } from '../config.js';
 
 /**
- * `app.createScope()` for the consumers, which need it before `bootstrap` has handed the App to
- * anyone: they subscribe in `@onStart`, and a message may arrive before `bootstrap` resolves.
- * main.ts attaches the App the moment it has it; a message that came earlier waits for that
- * (microseconds). If startup fails instead, the consumers' `@onStop` (run by the rollback) calls
- * `abandon()`, so those messages are released unacked rather than waited for.
+ * The consumers' scopes: `await using scope = await this.scopes.open()` is one `app.createScope()`
+ * per message. Two things stand between a consumer and calling `app.createScope()` itself:
+ *
+ * 1. The App does not exist yet when the consumers subscribe (`@onStart` runs inside `bootstrap`), so
+ *    main.ts `attach`es it the moment `bootstrap` resolves; a message that came earlier waits for that.
+ *    If startup fails instead, the consumers' `@onStop` (run by the rollback) calls `abandon()`.
+ * 2. `app.createScope()` throws QUIESCE_STOPPING from the first signal on (CONTRACT §11), yet messages
+ *    keep arriving for a moment after it: those RabbitMQ sent before it processed our cancel, and the
+ *    answer to the JetStream pull outstanding at SIGTERM. Refusing them would requeue them — a
+ *    redelivery caused by the graceful shutdown, the very thing to avoid. So scopes are opened one
+ *    message ahead: a reserve of `capacity` open scopes (RabbitMQ prefetch + JetStream pull size, the
+ *    most the brokers can still send), topped up on every `open()` while the app is ready. The AMQP
+ *    consumer holds its acks while the app stops and its cancel is not confirmed, so RabbitMQ cannot
+ *    refill freed prefetch slots beyond that bound.
+ *
+ * Its `@onStop` closes the unused reserve; the consumers depend on this class, so quiesce runs it only
+ * after both consumers' stop steps have finished — the graph, not a hand-written order.
  */
+@injectable()
 export class WorkScopes {
+  readonly capacity: number;
   #app: App | undefined;
+  #reserve: WorkScope[] = [];
   #settle: { resolve(app: App): void; reject(error: Error): void } | undefined;
   readonly #ready: Promise<App>;
 
-  constructor() {
+  constructor(@inject(CONFIG) config: Config) {
+    this.capacity = (config.amqpUrl === undefined ? 0 : config.amqpPrefetch) + (config.natsUrl === undefined ? 0 : config.natsBatch);
     this.#ready = new Promise<App>((resolve, reject) => {
       this.#settle = { resolve, reject };
     });
     this.#ready.catch(() => undefined); // only awaited by messages that arrive during startup
   }
 
+  /** main.ts, right after `bootstrap` resolved. */
   attach(app: App): void {
     this.#app = app;
+    this.#topUp();
     this.#settle?.resolve(app);
+  }
+
+  /** True while the app is ready: new work is welcome. */
+  get accepting(): boolean {
+    return this.#app?.state === 'ready';
+  }
+
+  /** True once the app has started to shut down (false during startup). */
+  get stopping(): boolean {
+    return this.#app !== undefined && this.#app.state !== 'ready';
   }
 
   /** Startup failed: no App will come. Idempotent; a no-op once attached. */
@@ -29,9 +58,22 @@ export class WorkScopes {
     if (this.#app === undefined) this.#settle?.reject(new Error(`no work scope: the worker did not start (${reason})`));
   }
 
-  /** A new scope for one unit of work: `await using scope = await scopes.open()`. */
+  /** A scope of its own for one message. Rejects only when the reserve is spent during shutdown. */
   async open(): Promise<WorkScope> {
     const app = this.#app ?? (await this.#ready);
-    return app.createScope();
+    const scope = this.#reserve.pop() ?? app.createScope();
+    this.#topUp();
+    return scope;
+  }
+
+  @onStop()
+  async release(_ctx: HookContext): Promise<void> {
+    const unused = this.#reserve;
+    this.#reserve = [];
+    await Promise.all(unused.map((scope) => scope.close()));
+  }
+
+  #topUp(): void {
+    while (this.#reserve.length < this.capacity && this.accepting) this.#reserve.push(this.#app!.createScope());
   }
 }

@@ -84,14 +84,15 @@ export class JetStreamConsumer {
   async #pull(consumer: Consumer): Promise<void> {
     const batch = this.config.natsBatch;
     const refill = Math.max(1, Math.floor(batch / 2));
-    while (!this.#stopping) {
+    while (!this.#stopping && !this.scopes.stopping) {
       // wait until half the slots are free: fewer, fuller pulls
       await new Promise<void>((resolve) => {
         this.#wake = resolve;
         void this.inFlight.below(batch - refill).then(resolve);
       });
       this.#wake = undefined;
-      if (this.#stopping) break;
+      // the app stops before this consumer's @onStop runs: no new pull from that moment (see WorkScopes)
+      if (this.#stopping || this.scopes.stopping) break;
       try {
         const messages = await consumer.fetch({ max_messages: batch - this.inFlight.size, expires: PULL_EXPIRES_MS });
         for await (const msg of messages) this.inFlight.track(this.#handle(msg));

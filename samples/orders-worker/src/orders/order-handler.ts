@@ -23,20 +23,20 @@ export class OrderHandler {
     const order = parseOrder(delivery);
     if (this.config.workMs > 0) await sleep(this.config.workMs); // stands in for real work (an API call, a computation)
     return this.uow.transaction(async (query) => {
-      const inserted = await query(
-        `insert into orders (message_id, broker, customer, amount_cents, stored_by)
-         values ($1, $2, $3, $4, $5)
-         on conflict (message_id) do nothing
-         returning message_id`,
-        [delivery.messageId, delivery.broker, order.customer, order.amountCents, this.config.workerId],
+      // one round trip: store the order unless its id is known, and log this delivery either way
+      const [row] = await query<{ stored: boolean }>(
+        `with inserted as (
+           insert into orders (message_id, broker, customer, amount_cents, stored_by)
+           values ($1, $2, $3, $4, $5)
+           on conflict (message_id) do nothing
+           returning message_id
+         )
+         insert into deliveries (message_id, broker, worker, redelivered, delivery_count, stored)
+         select $1, $2, $5, $6, $7, exists (select 1 from inserted)
+         returning stored`,
+        [delivery.messageId, delivery.broker, order.customer, order.amountCents, this.config.workerId, delivery.redelivered, delivery.deliveryCount ?? null],
       );
-      const stored = inserted.length === 1;
-      await query(
-        `insert into deliveries (message_id, broker, worker, redelivered, delivery_count, stored)
-         values ($1, $2, $3, $4, $5, $6)`,
-        [delivery.messageId, delivery.broker, this.config.workerId, delivery.redelivered, delivery.deliveryCount ?? null, stored],
-      );
-      return stored;
+      return row?.stored ?? false;
     });
   }
 }
