@@ -118,14 +118,12 @@ export class JetStreamConsumer {
       await msg.ackAck(); // after the commit; resolves once the server has the ack
       this.#acked++;
     } catch (err) {
-      if (err instanceof InvalidMessageError) {
-        this.log.error({ err, messageId: delivery.messageId }, 'order message is invalid; terminated (no redelivery)');
-        msg.term();
-        return;
-      }
-      this.log.error({ err, messageId: delivery.messageId }, 'order message failed; nak (JetStream redelivers it)');
+      // A message that can never succeed is terminated (no redelivery); any other failure is retried.
+      const invalid = err instanceof InvalidMessageError;
+      this.log.error({ err, messageId: delivery.messageId }, `order message failed; ${invalid ? 'terminated' : 'nak (JetStream redelivers it)'}`);
       try {
-        msg.nak();
+        if (invalid) msg.term();
+        else msg.nak();
       } catch {
         // the connection is gone: the server redelivers after ack_wait
       }
