@@ -6,11 +6,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Container } from './container/container.js';
+import type { WorkScope } from './container/scopes.js';
 import { createDependencyGraph } from './container/graph-view.js';
 import { describeModule } from './container/modules.js';
 import { InitFailedError, StartupAbortedError, StartupTimeoutError, StoppingError, type QuiesceError } from './errors.js';
 import type { HttpServer } from './http/server.js';
-import { destroyTasks } from './lifecycle/destroy-plan.js';
 import { runShutdown } from './lifecycle/shutdown.js';
 import { runStartup, StartupFailure } from './lifecycle/startup.js';
 import type { ShutdownTask } from './lifecycle/tasks.js';
@@ -62,13 +62,20 @@ export class QuiesceApp implements App {
   }
 
   get<T>(token: Token<T>): T {
-    if (this.current !== 'ready') throw new StoppingError(tokenName(token), this.current);
+    // 'starting': HttpModule's setup(fastify, app) runs then, after every init hook
+    if (this.current !== 'ready' && this.current !== 'starting') throw new StoppingError(tokenName(token), this.current);
     return this.container.get(token);
   }
 
   getAsync<T>(token: Token<T>): Promise<T> {
-    if (this.current !== 'ready') return Promise.reject(new StoppingError(tokenName(token), this.current));
+    if (this.current !== 'ready' && this.current !== 'starting') return Promise.reject(new StoppingError(tokenName(token), this.current));
     return this.container.getAsync(token);
+  }
+
+  /** A unit-of-work scope (CONTRACT §11); shutdown waits for it to be closed. */
+  createScope(): WorkScope {
+    if (this.current !== 'ready') throw new StoppingError('a scope (app.createScope())', this.current);
+    return this.container.openScope();
   }
 
   graph(): DependencyGraph {
@@ -103,7 +110,7 @@ export class QuiesceApp implements App {
     const tasks = this.container.startupTasks();
     if (this.createServer) {
       // the server listens last, once every init hook is done: readiness never lies
-      tasks.push({ id: HTTP_STEP_ID, name: 'http', after: tasks.map((task) => task.id), run: () => this.startServer() });
+      tasks.push({ id: HTTP_STEP_ID, name: 'http', after: tasks.map((task) => task.id), run: (signal) => this.startServer(signal) });
     }
     try {
       await runStartup(tasks, {
@@ -129,10 +136,10 @@ export class QuiesceApp implements App {
     );
   }
 
-  private async startServer(): Promise<void> {
+  private async startServer(signal: AbortSignal): Promise<void> {
     const server = this.createServer!();
-    await server.start();
-    this.server = server;
+    this.server = server; // a start that fails half-way is still stopped by the rollback
+    await server.start({ signal, deadline: this.container.initDeadline, reason: 'startup' });
   }
 
   private abortStartup(reason: string): Promise<ShutdownReport> {
@@ -155,16 +162,17 @@ export class QuiesceApp implements App {
 
   private async destroy(reason: string): Promise<ShutdownReport> {
     this.current = 'stopping';
-    this.container.closeAppScope();
+    this.container.closeAppOwner();
     const { logger, shutdownTimeout, disposeConcurrency } = this.settings;
     const tasks: ShutdownTask[] = [];
     const server = this.server;
     if (server) {
       tasks.push({ id: HTTP_STEP_ID, name: 'http', kind: 'http', after: [], parts: [{ label: 'http drain', run: (ctx) => server.stop(ctx) }] });
     }
-    tasks.push(...destroyTasks(this.container.appScope.disposables, tasks.length > 0 ? [HTTP_STEP_ID] : []));
+    tasks.push(...this.container.destroyPlan(tasks.length > 0 ? [HTTP_STEP_ID] : []));
     const timeoutMs = this.abortedAt === undefined ? shutdownTimeout : Math.max(1, shutdownTimeout - (Date.now() - this.abortedAt));
     const report = await runShutdown(tasks, { reason, timeoutMs, concurrency: disposeConcurrency, logger });
+    await server?.closeHealth(); // the health listener stays open until shutdown has finished
     this.current = 'stopped';
     this.onStopped?.();
     return report;

@@ -8,11 +8,12 @@ import { buildGraph } from './container/graph.js';
 import { Module, type ModuleImport } from './container/module-decorator.js';
 import { loadModules, type LoadedModule } from './container/modules.js';
 import type { Provider } from './container/providers.js';
-import { InvalidProviderError, NoReflectMetadataError } from './errors.js';
+import { NoReflectMetadataError } from './errors.js';
 import { HTTP_OPTIONS } from './http/http-module.js';
 import { controllerSources } from './http/request-scope.js';
 import { HttpServer, type HttpModuleOptions } from './http/server.js';
 import { createLogger } from './logger.js';
+import { validateBootstrapOptions, validateHttpOptions } from './options/index.js';
 import { installProcessHandlers } from './process/signals.js';
 import { kTestingOptions } from './symbols.js';
 import type { App, BootstrapOptions } from './types.js';
@@ -35,15 +36,18 @@ const defaults = {
 
 export async function bootstrap(root: ModuleImport, options: BootstrapOptions = {}): Promise<App> {
   if (typeof Reflect.getMetadata !== 'function') throw new NoReflectMetadataError();
+  validateBootstrapOptions(options);
   const testing = (options as InternalOptions)[kTestingOptions];
   const settings = resolveSettings(options);
   const modules = loadModules(root);
   const graph = buildGraph(modules, testing?.overrides, testing && overridesModule(modules));
-  const container = new Container(graph, settings.logger, settings.shutdownTimeout);
+  const container = new Container(graph, settings.logger, settings.shutdownTimeout, settings.disposeConcurrency);
 
   const httpOptions = graph.byToken.get(HTTP_OPTIONS)?.def.useValue as HttpModuleOptions | undefined;
+  if (httpOptions !== undefined) validateHttpOptions(httpOptions, settings);
   const createServer = httpOptions && ((): HttpServer => {
-    const server = new HttpServer(testing ? { ...httpOptions, listen: false } : httpOptions, settings.logger, app.isReady);
+    const options = testing ? { ...httpOptions, listen: false } : httpOptions;
+    const server = new HttpServer({ options, logger: settings.logger, isReady: app.isReady, app });
     server.addControllers(
       controllerSources({ container, logger: settings.logger, timeoutMs: settings.shutdownTimeout, concurrency: settings.disposeConcurrency }),
     );
@@ -69,21 +73,13 @@ export async function bootstrap(root: ModuleImport, options: BootstrapOptions = 
 }
 
 function resolveSettings(options: BootstrapOptions): AppSettings {
-  const shutdownTimeout = positive(options.shutdownTimeout, 'shutdownTimeout') ?? defaults.shutdownTimeout;
-  const startupTimeout = positive(options.startupTimeout, 'startupTimeout') ?? defaults.startupTimeout;
-  const disposeConcurrency = options.disposeConcurrency ?? defaults.disposeConcurrency;
-  if (disposeConcurrency !== 'graph' && disposeConcurrency !== 'sequential') {
-    throw new InvalidProviderError(`bootstrap options: disposeConcurrency must be 'graph' or 'sequential', got ${String(disposeConcurrency)}.`);
-  }
-  return { shutdownTimeout, startupTimeout, disposeConcurrency, logger: createLogger(options.logger) };
-}
-
-function positive(value: number | undefined, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !(value > 0)) {
-    throw new InvalidProviderError(`bootstrap options: ${name} must be a positive number of ms, got ${String(value)}.`);
-  }
-  return value;
+  // validated by validateBootstrapOptions (src/options/)
+  return {
+    shutdownTimeout: options.shutdownTimeout ?? defaults.shutdownTimeout,
+    startupTimeout: options.startupTimeout ?? defaults.startupTimeout,
+    disposeConcurrency: options.disposeConcurrency ?? defaults.disposeConcurrency,
+    logger: createLogger(options.logger),
+  };
 }
 
 @Module({})

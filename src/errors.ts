@@ -62,10 +62,18 @@ export class InvalidProviderError extends QuiesceError {
   }
 }
 
-/** An option of bootstrap(), HttpModule.forRoot() or a hook decorator that cannot be used; the message names option and value. */
+/**
+ * An option of bootstrap(), HttpModule.forRoot() or a hook decorator that cannot be used; the message
+ * names option and value: `Invalid bootstrap option shutdownTimeout: got -5, expected a number of ms > 0`.
+ * With only the first argument, it is the whole message.
+ */
 export class InvalidOptionsError extends QuiesceError {
-  constructor(message: string) {
-    super('QUIESCE_INVALID_OPTIONS', message);
+  constructor(
+    readonly option: string,
+    expected?: string,
+    value?: unknown,
+  ) {
+    super('QUIESCE_INVALID_OPTIONS', expected === undefined ? option : `Invalid ${option}: got ${showValue(value)}, expected ${expected}.`);
   }
 }
 
@@ -140,8 +148,62 @@ export class NotFoundError extends QuiesceError {
   }
 }
 
-/** One line for any thrown value, for messages and reports. */
+/**
+ * One line for any thrown value, for messages and reports. Never throws, whatever was thrown: an object
+ * without prototype or whose toString throws, a Proxy that throws on every trap, a symbol. (A describe
+ * that threw inside a scheduler's catch left its promise pending forever: bootstrap never settled.)
+ */
 export function describe(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
+  try {
+    if (error instanceof Error) {
+      const message: unknown = error.message;
+      return typeof message === 'string' ? message : showValue(message);
+    }
+    if (typeof error === 'string') return error;
+    return String(error);
+  } catch {
+    // String() failed: an object without a usable toString. Its JSON is the next best thing.
+    try {
+      const json = JSON.stringify(error);
+      if (typeof json === 'string' && json !== '{}') return json.length > 200 ? `${json.slice(0, 197)}...` : json;
+    } catch {
+      // cycles, BigInt, throwing getters or traps: fall through
+    }
+    return showValue(error);
+  }
+}
+
+/**
+ * A short, safe rendering of a value for a message: strings quoted, arrays shown (a few elements),
+ * objects named by kind. Never throws, whatever the value (a Proxy, an object without prototype).
+ */
+export function showValue(value: unknown, depth = 0): string {
+  try {
+    switch (typeof value) {
+      case 'string':
+        return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+      case 'number':
+      case 'boolean':
+      case 'undefined':
+        return String(value);
+      case 'bigint':
+        return `${value}n`;
+      case 'symbol':
+        return value.toString();
+      case 'function':
+        return `function ${value.name || '(anonymous)'}`;
+    }
+    if (value === null) return 'null';
+    if (Array.isArray(value)) {
+      if (depth > 0) return 'an array';
+      const shown = (value as unknown[]).slice(0, 5).map((item) => showValue(item, depth + 1));
+      if (value.length > 5) shown.push(`... ${value.length - 5} more`);
+      return `[${shown.join(', ')}]`;
+    }
+    const prototype = Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null;
+    const kind = prototype?.constructor?.name;
+    return typeof kind === 'string' && kind !== 'Object' && kind !== '' ? `an object (${kind})` : 'an object';
+  } catch {
+    return `a value that cannot be shown (${typeof value})`;
+  }
 }

@@ -8,6 +8,8 @@ export type { Provider, ClassProvider, ValueProvider, FactoryProvider, FactoryDe
 export { token, type Token, type TypedToken } from './tokens.js';
 export { onInit, onDestroy } from './lifecycle/hooks.js';
 export { HttpModule, HTTP_OPTIONS } from './http/http-module.js';
+export { REQUEST } from './http/request-token.js';
+export type { WorkScope } from './container/scopes.js';
 export type { HttpModuleOptions } from './http/server.js';
 export { Controller, Get, Post, Put, Patch, Delete } from './http/controllers.js';
 export {

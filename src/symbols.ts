@@ -8,3 +8,5 @@ export const kTestingOptions = Symbol('quiesce.testing');
 export const kController = Symbol('quiesce.controller');
 /** On a controller prototype (own property): the routes its methods declare. */
 export const kRoutes = Symbol('quiesce.routes');
+/** On the root fastify instance of an HttpServer: the AbortSignal behind closingSignal(request). */
+export const kClosingSignal = Symbol('quiesce.closingSignal');

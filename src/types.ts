@@ -1,6 +1,7 @@
 /** Public types shared by several rooms. Behaviour lives elsewhere; these are shapes only. */
 import type { FastifyInstance } from 'fastify';
 import type { Logger, LoggerOptions } from 'pino';
+import type { WorkScope } from './container/scopes.js';
 import type { Token } from './tokens.js';
 
 export type Scope = 'singleton' | 'transient' | 'request';
@@ -65,6 +66,8 @@ export interface App extends AsyncDisposable {
   readonly url?: string;
   readonly http?: FastifyInstance;
   graph(): DependencyGraph;
+  /** A unit-of-work scope: request-scoped providers get one instance per scope (CONTRACT §11). */
+  createScope(): WorkScope;
   close(reason?: string): Promise<ShutdownReport>;
 }
 

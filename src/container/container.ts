@@ -1,28 +1,30 @@
 /**
- * The resolution engine: creates instances from the validated graph, records what it created
- * and who depends on what, and owns the instances per scope (app or request).
+ * The resolution engine: creates instances from the validated graph, records what it created and
+ * what each instance was built from, and hands each record to its owner: the app, or a work scope
+ * (instance.ts has the words, scopes.ts the work scopes).
  *
  * Resolution is synchronous whenever it can be (no async factory, no init hook on the path):
  * it only switches to promises when a value actually is one, so `app.get` of a transient
  * allocates nothing beyond the instances and their argument arrays.
  */
 import type { Logger } from 'pino';
-import { AsyncResolutionError, NotFoundError, ScopeError } from '../errors.js';
+import { AsyncResolutionError, NotFoundError, ScopeError, StoppingError } from '../errors.js';
 import { destroyParts, initParts, classHasInit, classIsDisposable } from '../lifecycle/disposables.js';
 import { runWithTimeout } from '../lifecycle/deadline.js';
 import { destroyTasks } from '../lifecycle/destroy-plan.js';
-import { runShutdown } from '../lifecycle/shutdown.js';
-import type { StartupTask } from '../lifecycle/tasks.js';
+import { describeSafely, runShutdown } from '../lifecycle/shutdown.js';
+import type { ShutdownTask, StartupTask, StepPart } from '../lifecycle/tasks.js';
 import { tokenName, type Token } from '../tokens.js';
 import type { ProviderGraph, ProviderNode } from './graph.js';
-import { addDistinct, collectNearest, InstanceScope, type InstanceRecord } from './instance.js';
+import { InstanceOwner, type InstanceRecord } from './instance.js';
+import { OpenScopes, UnitOfWork, type WorkScope } from './scopes.js';
 
 /**
  * A creation still under way. Kept distinct from values, and its promise yields a box rather than
  * the value, so that a provider whose value happens to be a thenable (a query builder, a useValue
  * promise) is injected as it is, never adopted or awaited by mistake.
  */
-interface Box {
+export interface Box {
   v: unknown;
 }
 
@@ -41,26 +43,31 @@ function then(value: unknown, next: (resolved: unknown) => unknown): unknown {
 }
 
 export class Container {
-  readonly appScope = new InstanceScope('app');
+  /** Owns the singletons, and the transients made for them or by app.get(). */
+  readonly appOwner = new InstanceOwner('app');
+  /** Work scopes (app.createScope(), HTTP requests) not yet closed. */
+  readonly openScopes = new OpenScopes();
   /** Fast path for app.get: singleton values by token. */
-  private readonly singletons = new Map<Token, unknown>();
+  private singletons = new Map<Token, unknown>();
   /** Epoch ms of the startup deadline, given to init hooks as `ctx.deadline` (Infinity outside startup). */
   initDeadline = Infinity;
-  /** Set when the app starts shutting down: anything created afterwards (a late init) is destroyed on arrival. */
-  private appScopeClosed = false;
   /** Per transient node: may an instance be Disposable (undefined = only known once created)? Filled lazily. */
   private readonly disposableHint = new Map<ProviderNode, boolean | undefined>();
 
   constructor(
     readonly graph: ProviderGraph,
-    private readonly logger: Logger,
-    private readonly lateDestroyTimeoutMs = 10_000,
+    readonly logger: Logger,
+    /** Budget for destroying one scope's instances (and an instance that finished init after shutdown began). */
+    readonly scopeTimeoutMs = 10_000,
+    readonly concurrency: 'graph' | 'sequential' = 'graph',
   ) {}
 
   private hint(node: ProviderNode): boolean | undefined {
-    if (this.disposableHint.has(node)) return this.disposableHint.get(node);
-    const hint = classIsDisposable(node.def);
-    this.disposableHint.set(node, hint);
+    let hint = this.disposableHint.get(node);
+    if (hint === undefined && !this.disposableHint.has(node)) {
+      hint = classIsDisposable(node.def);
+      this.disposableHint.set(node, hint);
+    }
     return hint;
   }
 
@@ -74,104 +81,155 @@ export class Container {
         after: singletonDependencies(node).map((dep) => dep.id),
         // synchronous creation (most constructors) completes without a promise
         run: (signal: AbortSignal): Promise<void> | undefined => {
-          const created = this.create(node, this.appScope, null, signal);
+          const created = this.create(node, this.appOwner, null, signal);
           return created instanceof Pending ? created.promise.then(noop) : undefined;
         },
       }));
   }
 
+  /**
+   * Opens a unit-of-work scope (CONTRACT §11): request-scoped providers get one instance per scope, and
+   * Disposable transients resolved through it are owned by it. `values` seed request-scoped providers by
+   * token (REQUEST -> the current request); a seeded value is not owned, so it is never destroyed.
+   */
+  openScope(options?: { values?: ReadonlyMap<unknown, unknown> }): WorkScope {
+    return new UnitOfWork(this, options?.values);
+  }
+
   /** Synchronous resolution for app.get: singletons, and transients that need no await. */
   get<T>(token: Token<T>): T {
+    return this.getIn(this.appOwner, token);
+  }
+
+  getAsync<T>(token: Token<T>): Promise<T> {
+    return this.getAsyncIn(this.appOwner, token);
+  }
+
+  /** get() on behalf of an owner: the app, or a work scope. */
+  getIn<T>(owner: InstanceOwner, token: Token<T>): T {
     const value = this.singletons.get(token);
     if (value !== undefined || this.singletons.has(token)) return value as T;
-    const node = this.transientNode(token);
-    if ((node.def.kind === 'factory' && isAsyncFunction(node.def.useFactory)) || classHasInit(node.def)) {
+    const node = this.scopedNode(owner, token);
+    if (!(owner.values?.has(token) ?? false) && ((node.def.kind === 'factory' && isAsyncFunction(node.def.useFactory)) || classHasInit(node.def))) {
       throw new AsyncResolutionError(tokenName(token), node.name);
     }
-    const created = this.create(node, this.appScope, null);
+    const created = this.resolve(node, owner, null, undefined);
     if (created instanceof Pending) {
-      created.promise.catch((error: unknown) => this.logger.error({ err: error, provider: node.name }, 'asynchronous creation behind app.get() failed'));
+      created.promise.catch((error: unknown) => this.logger.error({ err: error, provider: node.name }, 'asynchronous creation behind get() failed'));
       throw new AsyncResolutionError(tokenName(token), node.name);
     }
     return created as T;
   }
 
-  async getAsync<T>(token: Token<T>): Promise<T> {
+  async getAsyncIn<T>(owner: InstanceOwner, token: Token<T>): Promise<T> {
     if (this.singletons.has(token)) return this.singletons.get(token) as T;
-    return (await boxed(this.create(this.transientNode(token), this.appScope, null))).v as T;
+    return (await boxed(this.resolve(this.scopedNode(owner, token), owner, null, undefined))).v as T;
   }
 
-  /** Creates (or returns the request's cached) instance of a node inside a request scope. */
-  resolveInRequest(node: ProviderNode, scope: InstanceScope): Promise<unknown> {
-    return boxed(this.resolve(node, scope, null, undefined)).then((box) => box.v);
+  /** A node's instance in a work scope: the value at once when nothing on the way is asynchronous, else a promise. */
+  resolveNode(owner: InstanceOwner, node: ProviderNode): Box | Promise<Box> {
+    const created = this.resolve(node, owner, null, undefined);
+    return created instanceof Pending ? created.promise : { v: created };
   }
 
-  /** The app's instances are about to be destroyed; from now on nothing joins the app scope. */
-  closeAppScope(): void {
-    this.appScopeClosed = true;
+  /** The app's instances are about to be destroyed; from now on nothing joins the app's owner. */
+  closeAppOwner(): void {
+    this.appOwner.closed = true;
+  }
+
+  /**
+   * The app's instances as shutdown tasks (after `first`, e.g. the HTTP step), handed over once: the
+   * container forgets them, so that a closed app holds none of what it created.
+   */
+  destroyPlan(first: readonly string[] = []): ShutdownTask[] {
+    this.appOwner.closed = true;
+    this.singletons = new Map();
+    return destroyTasks(this.appOwner.release(), first);
   }
 
   isDisposable(node: ProviderNode): boolean {
-    const record = this.appScope.cache.get(node);
+    const record = this.appOwner.cache.get(node);
     if (record) return record.parts.length > 0;
     return this.hint(node) ?? !!node.def.dispose;
   }
 
-  private async destroyLate(entry: InstanceRecord): Promise<void> {
-    const report = await runShutdown(destroyTasks([entry]), { reason: 'late-init', timeoutMs: this.lateDestroyTimeoutMs, concurrency: 'sequential' });
-    this.logger.warn({ provider: entry.node.name, steps: report.steps }, 'instance finished init after shutdown began; destroyed it at once');
+  /** Effect's rule: what arrives in a closed owner is finalised at once (an init that finished after shutdown began). */
+  private destroyLate(entry: InstanceRecord): void {
+    const logged = runShutdown(destroyTasks([entry]), { reason: 'late-init', timeoutMs: this.scopeTimeoutMs, concurrency: 'sequential' }).then(
+      (report) => this.logger.warn({ provider: entry.node.name, steps: report.steps }, 'instance finished init after its owner closed; destroyed it at once'),
+      (error: unknown) => this.logger.error({ provider: entry.node.name, error: describeSafely(error) }, 'destroying a late instance failed'),
+    );
+    void logged; // both outcomes handled above; nothing waits for a late arrival
   }
 
-  private transientNode(token: Token): ProviderNode {
+  private scopedNode(owner: InstanceOwner, token: Token): ProviderNode {
     const node = this.graph.byToken.get(token);
     if (!node) throw new NotFoundError(tokenName(token));
-    if (node.scope === 'request') {
-      throw new ScopeError(`${node.name} is request-scoped: it exists only inside an HTTP request. Inject it into a controller instead of calling app.get().`);
+    if (node.scope === 'request' && owner.kind === 'app') {
+      throw new ScopeError(
+        `${node.name} is request-scoped: it exists only inside a scope (an HTTP request, or app.createScope()). ` +
+          `Inject it into a controller, or resolve it with scope.get() on a scope from app.createScope().`,
+      );
     }
     if (node.scope === 'singleton') {
+      if (this.appOwner.closed) throw new StoppingError(tokenName(token), 'stopped');
       // a singleton not yet created: only possible while startup is still running
       throw new NotFoundError(`${tokenName(token)} (not created yet: startup has not finished)`);
     }
     return node;
   }
 
-  /** A dependency as seen from the instance being created in `scope`. */
-  private resolve(node: ProviderNode, scope: InstanceScope, collector: InstanceRecord[] | null, signal: AbortSignal | undefined): Maybe<unknown> {
+  /** A dependency as seen from the instance being created for `owner`. */
+  private resolve(node: ProviderNode, owner: InstanceOwner, collector: InstanceRecord[] | null, signal: AbortSignal | undefined): Maybe<unknown> {
     if (node.scope === 'singleton') {
-      const record = this.appScope.cache.get(node);
-      if (!record) throw new Error(`quiesce internal error: ${node.name} used before it was created`);
-      collectNearest(record, collector);
+      const record = this.appOwner.cache.get(node);
+      if (!record) {
+        if (this.appOwner.closed) throw new StoppingError(node.name, 'stopped');
+        throw new Error(`quiesce internal error: ${node.name} used before it was created`);
+      }
+      collector?.push(record);
       return record.value;
     }
     if (node.scope === 'request') {
-      if (scope.kind !== 'request') {
-        throw new ScopeError(`${node.name} is request-scoped and can only be created inside an HTTP request.`);
+      if (owner.kind === 'app') {
+        throw new ScopeError(`${node.name} is request-scoped and can only be created inside a scope (an HTTP request, or app.createScope()).`);
       }
-      const cached = scope.cache.get(node);
+      const cached = owner.cache.get(node);
       if (cached) {
-        collectNearest(cached, collector);
+        collector?.push(cached);
         return cached.value;
       }
+      const values = owner.values;
+      if (values !== undefined && values.has(node.def.token)) return this.seed(node, values.get(node.def.token), owner, collector);
     }
-    return this.create(node, scope, collector, signal);
+    return this.create(node, owner, collector, signal);
   }
 
-  /** Creates a new instance of `node` owned by `scope`: arguments, construction, init, record. */
-  private create(node: ProviderNode, scope: InstanceScope, collector: InstanceRecord[] | null, signal?: AbortSignal): Maybe<unknown> {
+  /** A value the scope was opened with (REQUEST -> the request): cached like an instance, never destroyed. */
+  private seed(node: ProviderNode, value: unknown, owner: InstanceOwner, collector: InstanceRecord[] | null): unknown {
+    const entry: InstanceRecord = { id: node.id, node, value, parts: noParts, deps: noDeps, owner, seq: owner.records.length };
+    owner.cache.set(node, entry);
+    owner.add(entry);
+    collector?.push(entry);
+    return value;
+  }
+
+  /** Creates a new instance of `node` owned by `owner`: arguments, construction, init, record. */
+  private create(node: ProviderNode, owner: InstanceOwner, collector: InstanceRecord[] | null, signal?: AbortSignal): Maybe<unknown> {
     // A transient known not to be Disposable is transparent for ordering: it passes its dependencies up.
     const transparent = node.scope === 'transient' && this.hint(node) === false;
     const own: InstanceRecord[] | null = transparent ? collector : [];
-    const args = this.resolveArgs(node, scope, own, signal);
-    const constructed = then(args, (a) => this.construct(node, a as unknown[], scope, own, signal));
-    return then(constructed, (value) => this.afterInit(node, value, scope, own, collector, transparent, signal));
+    const args = this.resolveArgs(node, owner, own, signal);
+    const constructed = then(args, (a) => this.construct(node, a as unknown[], owner, own, signal));
+    return then(constructed, (value) => this.afterInit(node, value, owner, own, collector, transparent, signal));
   }
 
-  private resolveArgs(node: ProviderNode, scope: InstanceScope, own: InstanceRecord[] | null, signal: AbortSignal | undefined): Maybe<unknown[]> {
+  private resolveArgs(node: ProviderNode, owner: InstanceOwner, own: InstanceRecord[] | null, signal: AbortSignal | undefined): Maybe<unknown[]> {
     const args: unknown[] = new Array(node.args.length);
     for (let i = 0; i < node.args.length; i++) {
       const dep = node.args[i];
-      const value = dep === undefined ? undefined : this.resolve(dep, scope, own, signal);
-      if (value instanceof Pending) return new Pending(this.resolveArgsAsync(node, scope, own, signal, args, i, value.promise));
+      const value = dep === undefined ? undefined : this.resolve(dep, owner, own, signal);
+      if (value instanceof Pending) return new Pending(this.resolveArgsAsync(node, owner, own, signal, args, i, value.promise));
       args[i] = value;
     }
     return args;
@@ -179,7 +237,7 @@ export class Container {
 
   private async resolveArgsAsync(
     node: ProviderNode,
-    scope: InstanceScope,
+    owner: InstanceOwner,
     own: InstanceRecord[] | null,
     signal: AbortSignal | undefined,
     args: unknown[],
@@ -189,12 +247,12 @@ export class Container {
     args[from] = (await pending).v;
     for (let i = from + 1; i < node.args.length; i++) {
       const dep = node.args[i];
-      args[i] = dep === undefined ? undefined : (await boxed(this.resolve(dep, scope, own, signal))).v;
+      args[i] = dep === undefined ? undefined : (await boxed(this.resolve(dep, owner, own, signal))).v;
     }
     return { v: args };
   }
 
-  private construct(node: ProviderNode, args: unknown[], scope: InstanceScope, own: InstanceRecord[] | null, signal: AbortSignal | undefined): Maybe<unknown> {
+  private construct(node: ProviderNode, args: unknown[], owner: InstanceOwner, own: InstanceRecord[] | null, signal: AbortSignal | undefined): Maybe<unknown> {
     const def = node.def;
     if (def.kind === 'value') return def.useValue;
     if (def.kind === 'factory') {
@@ -204,7 +262,7 @@ export class Container {
     }
     const instance = new def.useClass!(...args) as Record<string | symbol, unknown>;
     if (node.properties.length === 0) return instance;
-    const values = node.properties.map(({ node: dep }) => (dep === undefined ? undefined : this.resolve(dep, scope, own, signal)));
+    const values = node.properties.map(({ node: dep }) => (dep === undefined ? undefined : this.resolve(dep, owner, own, signal)));
     const assign = (resolved: unknown[]): object => {
       node.properties.forEach(({ key }, i) => (instance[key] = resolved[i]));
       return instance;
@@ -216,18 +274,17 @@ export class Container {
   private afterInit(
     node: ProviderNode,
     value: unknown,
-    scope: InstanceScope,
+    owner: InstanceOwner,
     own: InstanceRecord[] | null,
     collector: InstanceRecord[] | null,
     transparent: boolean,
     signal: AbortSignal | undefined,
   ): Maybe<unknown> {
     const parts = initParts(value, node.def, node.name);
-    const record = (): unknown => {
-      this.record(node, value, scope, own, collector, transparent);
+    if (parts.length === 0) {
+      this.record(node, value, owner, own, collector, transparent);
       return value;
-    };
-    if (parts.length === 0) return record();
+    }
     return new Pending((async () => {
       for (const part of parts) {
         // init hooks get the same context shape as destroy hooks; the signal aborts at the hook's own
@@ -238,37 +295,43 @@ export class Container {
           parentSignal: signal,
         });
       }
-      return { v: record() };
+      this.record(node, value, owner, own, collector, transparent);
+      return { v: value };
     })());
   }
 
-  private record(node: ProviderNode, value: unknown, scope: InstanceScope, own: InstanceRecord[] | null, collector: InstanceRecord[] | null, transparent: boolean): void {
+  private record(node: ProviderNode, value: unknown, owner: InstanceOwner, own: InstanceRecord[] | null, collector: InstanceRecord[] | null, transparent: boolean): void {
     if (transparent) return; // not Disposable: nothing to destroy, and its dependencies already reached the collector
     const parts = destroyParts(value, node.def, node.name);
     const cached = node.scope !== 'transient';
     if (!cached && parts.length === 0) {
       // a factory-made transient that turned out not to be Disposable: pass its dependencies through
-      if (own && collector) addDistinct(collector, own);
+      if (own && collector) for (const dep of own) collector.push(dep);
       return;
     }
     const entry: InstanceRecord = {
-      id: cached ? node.id : scope.nextTransientId(node),
+      id: cached ? node.id : owner.nextTransientId(node),
       node,
       value,
       parts,
-      dependsOn: own ?? [],
+      deps: own ?? noDeps,
+      owner,
+      seq: owner.records.length,
     };
-    if (cached) scope.cache.set(node, entry);
-    if (node.scope === 'singleton') this.singletons.set(node.def.token, value);
-    if (parts.length > 0 && scope === this.appScope && this.appScopeClosed) {
-      // finished init after shutdown or rollback had begun: destroy it now rather than leak it
-      void this.destroyLate(entry);
+    if (owner.closed) {
+      // finished init after its owner began closing (shutdown, rollback, scope.close()): destroy it now rather than leak it
+      if (parts.length > 0) this.destroyLate(entry);
       return;
     }
-    if (parts.length > 0) scope.disposables.push(entry);
-    collectNearest(entry, collector);
+    if (cached) owner.cache.set(node, entry);
+    if (node.scope === 'singleton') this.singletons.set(node.def.token, value);
+    owner.add(entry);
+    collector?.push(entry);
   }
 }
+
+const noParts: readonly StepPart[] = Object.freeze([]);
+const noDeps: readonly InstanceRecord[] = Object.freeze([]);
 
 /** The singletons a node reaches directly or through transient/request dependencies: what its startup waits for. */
 function singletonDependencies(node: ProviderNode): ProviderNode[] {

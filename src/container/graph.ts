@@ -80,21 +80,53 @@ function collectDefinitions(modules: readonly LoadedModule[], overrides: readonl
 }
 
 function createNodes(defs: readonly ProviderDef[]): ProviderNode[] {
-  const idCount = new Map<string, number>();
-  return defs.map((def) => {
-    const seen = (idCount.get(def.name) ?? 0) + 1;
-    idCount.set(def.name, seen);
-    return {
-      id: seen === 1 ? def.name : `${def.name}#${seen}`,
-      name: def.name,
-      def,
-      scope: def.scope,
-      args: [],
-      properties: [],
-      deps: [],
-      order: -1,
-    };
-  });
+  const nodes = defs.map((def) => ({ id: '', name: def.name, def, scope: def.scope, args: [], properties: [], deps: [], order: -1 }));
+  assignIds(nodes);
+  return nodes;
+}
+
+/** Step ids the library gives steps of its own (the HTTP server): never a provider's id. */
+const reservedIds: readonly string[] = ['http'];
+
+/**
+ * Node ids, unique by construction whatever the tokens are (a string token may be named `Db#2`, `Conn[1]`
+ * or `http`). The first provider of each name keeps the name; the others get `Name#2`, `Name#3`... skipping
+ * every id already taken. Transient instances are numbered `Id[n]` (instance.ts): no provider id may read as
+ * one, so a provider whose id is a transient's id followed by `[digits]` is renumbered (`#k` ids never are).
+ */
+function assignIds(nodes: ProviderNode[]): void {
+  const taken = new Set<string>(reservedIds);
+  const renumber: ProviderNode[] = [];
+  for (const node of nodes) {
+    if (taken.has(node.name)) renumber.push(node);
+    else taken.add((node.id = node.name));
+  }
+  const next = new Map<string, number>();
+  const freeId = (name: string): string => {
+    for (let k = next.get(name) ?? 2; ; k++) {
+      const id = `${name}#${k}`;
+      if (taken.has(id)) continue;
+      next.set(name, k + 1);
+      taken.add(id);
+      return id;
+    }
+  };
+  for (const node of renumber) node.id = freeId(node.name);
+
+  const transientIds = new Set(nodes.filter((node) => node.def.scope === 'transient').map((node) => node.id));
+  if (transientIds.size === 0) return;
+  // Renumbered ids end in `#k`, so each node is renumbered at most once and the loop ends.
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const node of nodes) {
+      const instance = /^([\s\S]*)\[\d+\]$/.exec(node.id);
+      if (!instance || !transientIds.has(instance[1]!)) continue;
+      const id = freeId(node.name);
+      if (transientIds.delete(node.id)) transientIds.add(id);
+      node.id = id;
+      changed = true;
+    }
+  }
 }
 
 function linkDependencies(nodes: readonly ProviderNode[], byToken: ReadonlyMap<Token, ProviderNode>): void {

@@ -1,49 +1,73 @@
 /**
- * What the container created: one record per singleton and per Disposable instance, with the
- * nearest Disposables it depends on (directly or through instances without a destroy step).
- * Scopes own records; shutdown destroys a scope's records in reverse dependency order.
+ * What the container created, and who owns it.
+ *
+ * Words (each meaning of "scope" has its own):
+ * - `Scope` (public, a provider's `scope:`): how long an instance lives: 'singleton' | 'transient' | 'request'.
+ * - `InstanceOwner`: holds the records of what it created and destroys them when it closes: the app
+ *   (singletons, and transients made for them or by app.get) or one `WorkScope` (scopes.ts).
+ * - `WorkScope` (public): a unit of work (an HTTP request, a message, a job) owning its request-scoped
+ *   instances and the Disposable transients resolved through it. `OpenScopes`: the ones not yet closed.
+ *
+ * One record per singleton, per request-scoped instance and per Disposable transient. A record keeps its
+ * direct dependencies (`deps`): the records it was built from, with what a non-Disposable transient on the
+ * way was built from passed up in its place. That is linear in the size of the instance graph; the nearest
+ * Disposables an instance depends on (0.1's `dependsOn`, filled with Array.includes: N × D memory and
+ * quadratic time in graphs with many Disposables) are never materialised: the destroy plan carries order
+ * through the instances that have nothing to destroy as relay tasks.
  */
 import type { StepPart } from '../lifecycle/tasks.js';
 import type { ProviderNode } from './graph.js';
 
 export interface InstanceRecord {
-  /** Step id: the graph node id, suffixed [n] for the n-th transient instance of a node. */
-  id: string;
-  node: ProviderNode;
-  value: unknown;
-  /** Destroy parts; empty when the instance is not Disposable. */
-  parts: readonly StepPart[];
-  /** Nearest Disposable instances this one depends on. */
-  dependsOn: readonly InstanceRecord[];
+  /** Step id: the graph node id, suffixed [n] for the n-th transient instance of a node in its owner. */
+  readonly id: string;
+  readonly node: ProviderNode;
+  readonly value: unknown;
+  /** Destroy parts; empty when the instance is not Disposable (then it only relays order). */
+  readonly parts: readonly StepPart[];
+  /** Records this instance was built from (possibly from another owner: request instances use singletons). */
+  readonly deps: readonly InstanceRecord[];
+  readonly owner: InstanceOwner;
+  /** Position in the owner's `records`. */
+  readonly seq: number;
 }
 
-export class InstanceScope {
-  /** Disposable instances, in creation order. */
-  readonly disposables: InstanceRecord[] = [];
-  /** Cached instances: singletons in the app scope, request-scoped ones in a request scope. */
-  readonly cache = new Map<ProviderNode, InstanceRecord>();
-  private readonly transientCount = new Map<ProviderNode, number>();
+export class InstanceOwner {
+  /** Every record, in creation order (a topological order: dependencies first). */
+  records: InstanceRecord[] = [];
+  /** How many records have destroy parts. */
+  disposableCount = 0;
+  /** Cached instances: singletons for the app, request-scoped ones for a work scope. */
+  cache = new Map<ProviderNode, InstanceRecord>();
+  /** Set when its instances are about to be destroyed: what arrives afterwards is destroyed on arrival. */
+  closed = false;
+  private transientCount: Map<ProviderNode, number> | undefined;
 
-  constructor(readonly kind: 'app' | 'request') {}
+  constructor(
+    readonly kind: 'app' | 'work',
+    /** Values that seed request-scoped providers of a work scope (REQUEST -> the request). */
+    readonly values?: ReadonlyMap<unknown, unknown>,
+  ) {}
 
   nextTransientId(node: ProviderNode): string {
+    this.transientCount ??= new Map();
     const n = (this.transientCount.get(node) ?? 0) + 1;
     this.transientCount.set(node, n);
     return `${node.id}[${n}]`;
   }
-}
 
-/** Adds to `into` what an instance contributes to its dependent's ordering: itself if Disposable, else its own nearest Disposables. */
-export function collectNearest(record: InstanceRecord, into: InstanceRecord[] | null): void {
-  if (into === null) return;
-  if (record.parts.length > 0) {
-    if (!into.includes(record)) into.push(record);
-    return;
+  add(record: InstanceRecord): void {
+    this.records.push(record);
+    if (record.parts.length > 0) this.disposableCount++;
   }
-  addDistinct(into, record.dependsOn);
-}
 
-/** Adds each record not already in `into`: the nearest Disposables an instance passes on to its dependent. */
-export function addDistinct(into: InstanceRecord[], records: readonly InstanceRecord[]): void {
-  for (const record of records) if (!into.includes(record)) into.push(record);
+  /** Hands over every record (for destruction) and forgets them, so a closed owner holds nothing. */
+  release(): InstanceRecord[] {
+    const records = this.records;
+    this.records = [];
+    this.cache = new Map();
+    this.transientCount = undefined;
+    this.disposableCount = 0;
+    return records;
+  }
 }

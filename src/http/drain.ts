@@ -15,6 +15,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
+import { HookTimeoutError } from '../errors.js';
 
 /** Node sets `socket._httpMessage` to the response being written on an HTTP/1 socket (null between requests). */
 interface HttpSocket extends Socket {
@@ -84,3 +85,47 @@ function closeAfterResponse(request: IncomingMessage, response: ServerResponse):
 }
 
 function ignore(): void {}
+
+/** What the drain had to cut, for its error and its log line. */
+export interface DrainCut {
+  /** Connections destroyed at the drain deadline (WebSockets included). */
+  connections: number;
+  /** Of those, WebSockets that had not completed their closing handshake. */
+  websockets: number;
+  /** Request scopes not yet released at the drain deadline. */
+  requestScopes: number;
+  /** Route handlers still running when the shutdown deadline came. */
+  requests: number;
+  /** Which routes those handlers belong to, e.g. 'GET /slow: 2'. */
+  routes: string;
+}
+
+/**
+ * The HTTP step's timeout: a HookTimeoutError (so the step is reported `timeout`) whose message says what was
+ * cut: connections past the drain budget, WebSockets that ignored their close frame, requests still running
+ * at the shutdown deadline.
+ */
+export class DrainTimeoutError extends HookTimeoutError {
+  constructor(
+    timeoutMs: number,
+    readonly cut: DrainCut,
+  ) {
+    super('http drain', timeoutMs);
+    const parts: string[] = [];
+    if (cut.connections > 0) {
+      const websockets = cut.websockets > 0 ? ` (${plural(cut.websockets, 'WebSocket')} that did not close after the 1001 close frame)` : '';
+      parts.push(`${plural(cut.connections, 'connection')} destroyed at the drain deadline${websockets}`);
+    }
+    if (cut.requestScopes > 0) parts.push(`${plural(cut.requestScopes, 'request scope')} not yet released at the drain deadline`);
+    if (cut.requests > 0) {
+      parts.push(`${plural(cut.requests, 'request')} still running at the shutdown deadline (${cut.routes})`);
+    }
+    this.message =
+      `http drain did not finish within ${timeoutMs} ms: ${parts.join('; ') || 'cut at the deadline'}. ` +
+      'Raise drainTimeout or shutdownTimeout, or end long-lived responses on closingSignal(request).';
+  }
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}

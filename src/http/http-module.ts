@@ -5,6 +5,7 @@
  */
 import { Module, type DynamicModule } from '../container/module-decorator.js';
 import { token } from '../tokens.js';
+import { requestProvider } from './request-token.js';
 import type { HttpModuleOptions } from './server.js';
 
 export const HTTP_OPTIONS = token<HttpModuleOptions>('HttpModuleOptions');
@@ -12,6 +13,6 @@ export const HTTP_OPTIONS = token<HttpModuleOptions>('HttpModuleOptions');
 @Module({})
 export class HttpModule {
   static forRoot(options: HttpModuleOptions = {}): DynamicModule {
-    return { module: HttpModule, providers: [{ provide: HTTP_OPTIONS, useValue: options }] };
+    return { module: HttpModule, providers: [{ provide: HTTP_OPTIONS, useValue: options }, requestProvider] };
   }
 }

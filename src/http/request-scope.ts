@@ -1,59 +1,53 @@
 /**
- * Request scope: one InstanceScope per HTTP request for controllers that need request-scoped
- * providers. Its instances are destroyed when the response is done, with the same scheduler,
- * order and timeouts as app shutdown; failures are logged and never reach the client or crash the server.
+ * The request scope: a controller that needs request-scoped providers gets, per HTTP request, a work
+ * scope (container/scopes.ts) seeded with the request (REQUEST). Its instances are destroyed when the
+ * response is done, with the same scheduler, order and timeouts as app shutdown; synchronous destroy
+ * hooks run at once, inside release(). Failures are logged by the scope and never reach the client.
  */
 import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Container } from '../container/container.js';
 import type { ProviderNode } from '../container/graph.js';
-import { InstanceScope } from '../container/instance.js';
-import { destroyTasks } from '../lifecycle/destroy-plan.js';
-import { runShutdown } from '../lifecycle/shutdown.js';
+import type { UnitOfWork } from '../container/scopes.js';
+import { REQUEST } from './request-token.js';
+import type { ScopedInstance } from './route-handlers.js';
 import type { ControllerSource } from './server.js';
 
 export interface RequestScopeSettings {
   container: Container;
   logger: Logger;
-  /** Budget for destroying one request's instances. */
-  timeoutMs: number;
-  concurrency: 'graph' | 'sequential';
+  /** Unused since request scopes close under the container's scope budget; kept for callers of 0.1. */
+  timeoutMs?: number;
+  concurrency?: 'graph' | 'sequential';
 }
 
 export function controllerSources(settings: RequestScopeSettings): ControllerSource[] {
   const { container } = settings;
   return container.graph.controllers.map((node) =>
     node.scope === 'request'
-      ? { controller: node.def.useClass!, perRequest: (request: FastifyRequest) => createForRequest(node, request, settings) }
+      ? { controller: node.def.useClass!, perRequest: (request: FastifyRequest) => createForRequest(node, request, container) }
       : { controller: node.def.useClass!, instance: container.get(node.def.token) as object },
   );
 }
 
-async function createForRequest(
-  node: ProviderNode,
-  request: FastifyRequest,
-  settings: RequestScopeSettings,
-): Promise<{ instance: object; release: () => Promise<void> }> {
-  const scope = new InstanceScope('request');
-  const release = (): Promise<void> => destroyRequestScope(scope, request, settings);
+function createForRequest(node: ProviderNode, request: FastifyRequest, container: Container): ScopedInstance | Promise<ScopedInstance> {
+  const scope = container.openScope({ values: new Map([[REQUEST, request]]) }) as UnitOfWork;
+  const release = (): Promise<unknown> => scope.close('request-end');
+  let created;
   try {
-    const instance = (await settings.container.resolveInRequest(node, scope)) as object;
-    return { instance, release };
+    created = scope.resolveNode(node);
   } catch (error) {
-    await release(); // what was created before the failure is still destroyed
-    throw error;
+    return failed(release, error);
   }
+  if (!(created instanceof Promise)) return { instance: created.v as object, release };
+  return created.then(
+    (box) => ({ instance: box.v as object, release }),
+    (error: unknown) => failed(release, error),
+  );
 }
 
-async function destroyRequestScope(scope: InstanceScope, request: FastifyRequest, settings: RequestScopeSettings): Promise<void> {
-  if (scope.disposables.length === 0) return;
-  const report = await runShutdown(destroyTasks(scope.disposables), {
-    reason: 'request-end',
-    timeoutMs: settings.timeoutMs,
-    concurrency: settings.concurrency,
-  });
-  if (!report.ok) {
-    const failed = report.steps.filter((step) => step.status !== 'ok');
-    settings.logger.error({ reqId: request.id, steps: failed }, 'request-scoped instances did not all destroy cleanly');
-  }
+/** What was created before the failure is still destroyed; then the request fails with the error. */
+async function failed(release: () => Promise<unknown>, error: unknown): Promise<never> {
+  await release();
+  throw error;
 }

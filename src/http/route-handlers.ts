@@ -12,12 +12,16 @@ import type { ServerResponse } from 'node:http';
 
 export type RouteHandler = (request: FastifyRequest, reply: FastifyReply) => unknown;
 
-export interface RequestScope {
+/** A per-request controller instance and the release of the scope it lives in. */
+export interface ScopedInstance {
   instance: object;
-  release: () => Promise<void>;
+  release: () => Promise<unknown>;
 }
+/** @deprecated 0.1's name; use ScopedInstance. */
+export type RequestScope = ScopedInstance;
 
-export type PerRequest = (request: FastifyRequest) => Promise<RequestScope>;
+/** Opens a request's scope and resolves its controller: synchronously when nothing on the way is async. */
+export type PerRequest = (request: FastifyRequest) => ScopedInstance | Promise<ScopedInstance>;
 
 export type Method = (this: object, request: FastifyRequest, reply: FastifyReply) => unknown;
 
@@ -25,35 +29,62 @@ export function singletonHandler(instance: object, method: Method): RouteHandler
   return method.bind(instance);
 }
 
-export function perRequestHandler(perRequest: PerRequest, method: Method, scopes: LiveScopes): RouteHandler {
-  return async function scoped(request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
-    const lifetime = new ScopeLifetime(scopes, reply.raw);
-    let scope: RequestScope;
+/**
+ * A route of a per-request controller. When the scope is created synchronously (the usual case) the
+ * handler is synchronous too and returns what the method returns, so fastify treats it exactly as it
+ * treats a singleton controller's route; only an asynchronous creation makes it return a promise.
+ */
+export function perRequestHandler(perRequest: PerRequest, method: Method, requests: ScopedRequests): RouteHandler {
+  return function scoped(request: FastifyRequest, reply: FastifyReply): unknown {
+    const latch = new ReleaseLatch(requests, reply.raw);
+    let created: ScopedInstance | Promise<ScopedInstance>;
     try {
-      scope = await perRequest(request);
+      created = perRequest(request);
     } catch (error) {
-      lifetime.settle();
+      latch.settle();
       throw error;
     }
-    lifetime.release = scope.release;
-    try {
-      const result = method.call(scope.instance, request, reply);
-      // A synchronous handler that answers through reply.send() later: wait for that response
-      // (fastify's own rule for async handlers: `return reply`).
-      if (result === undefined) return reply;
-      return isThenable(result) ? await result : result;
-    } finally {
-      lifetime.settle();
-    }
+    if (!(created instanceof Promise)) return callMethod(created, method, request, reply, latch);
+    return created.then(
+      (scope) => {
+        const result = callMethod(scope, method, request, reply, latch);
+        // A synchronous method that answers through reply.send() later: wait for that response
+        // (fastify's own rule for async handlers: `return reply`).
+        return result === undefined ? reply : result;
+      },
+      (error: unknown) => {
+        latch.settle();
+        throw error;
+      },
+    );
   };
+}
+
+/** Calls the method on the scope's instance; the latch learns when it has settled. */
+function callMethod(scope: ScopedInstance, method: Method, request: FastifyRequest, reply: FastifyReply, latch: ReleaseLatch): unknown {
+  latch.release = scope.release;
+  let result: unknown;
+  try {
+    result = method.call(scope.instance, request, reply);
+  } catch (error) {
+    latch.settle();
+    throw error;
+  }
+  if (isThenable(result)) {
+    const settle = (): void => latch.settle();
+    result.then(settle, settle); // fastify handles the result itself; this only observes it
+  } else {
+    latch.settle();
+  }
+  return result;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
 
-/** Counts request scopes not yet released, so that shutdown can wait for them. */
-export class LiveScopes {
+/** Counts requests whose scope is not yet released, so that the HTTP drain can wait for them. */
+export class ScopedRequests {
   private count = 0;
   private idle: (() => void) | undefined;
   private idlePromise: Promise<void> | undefined;
@@ -87,29 +118,46 @@ export class LiveScopes {
     return this.idlePromise;
   }
 }
+/** @deprecated 0.1's name; use ScopedRequests. */
+export const LiveScopes = ScopedRequests;
+/** @deprecated 0.1's name; use ScopedRequests. */
+export type LiveScopes = ScopedRequests;
 
 /** One request's scope: released once both the handler and the response are done. */
-class ScopeLifetime {
-  release: (() => Promise<void>) | undefined;
+class ReleaseLatch {
+  release: (() => Promise<unknown>) | undefined;
   private waiting = 2;
 
-  constructor(private readonly scopes: LiveScopes, response: ServerResponse) {
-    scopes.enter();
+  constructor(
+    private readonly requests: ScopedRequests,
+    response: ServerResponse,
+  ) {
+    requests.enter();
     if (response.destroyed) this.waiting--;
     else response.once('close', () => this.settle());
   }
 
   settle(): void {
     if (--this.waiting > 0) return;
-    const release = this.release;
+    const { release, requests } = this;
     if (release === undefined) {
-      this.scopes.leave();
+      requests.leave();
       return;
     }
-    const scopes = this.scopes;
-    void Promise.resolve()
-      .then(release)
-      .catch((error: unknown) => scopes.releaseFailed(error))
-      .finally(() => scopes.leave());
+    let released: Promise<unknown>;
+    try {
+      released = release();
+    } catch (error) {
+      requests.releaseFailed(error);
+      requests.leave();
+      return;
+    }
+    released.then(
+      () => requests.leave(),
+      (error: unknown) => {
+        requests.releaseFailed(error);
+        requests.leave();
+      },
+    );
   }
 }

@@ -45,6 +45,13 @@ export class Deadline {
     this.at = now() + budgetMs;
   }
 
+  /** A deadline at epoch ms `at` (e.g. a HookContext's `deadline`), on the same clock. */
+  static until(at: number, now: () => number = Date.now): Deadline {
+    const deadline = new Deadline(at - now(), now);
+    (deadline as { at: number }).at = at; // exactly the given instant, not now() read twice
+    return deadline;
+  }
+
   /** ms left, never negative. */
   left(): number {
     return Math.max(0, this.at - this.now());
@@ -54,6 +61,60 @@ export class Deadline {
     return this.now() >= this.at;
   }
 }
+
+/** Anything a parent signal can abort: an AbortController, or a scheduler's lazily created part context. */
+export interface Abortable {
+  abort(reason?: unknown): void;
+}
+
+interface Fanout {
+  readonly children: Set<Abortable>;
+  readonly onAbort: () => void;
+}
+
+/** One 'abort' listener per parent signal, shared by all of its children (see linkToParent). */
+const fanouts = new WeakMap<AbortSignal, Fanout>();
+
+/**
+ * Aborts `child` (with the parent's reason) when `parent` aborts, until the returned function unlinks it.
+ *
+ * Root cause of the quadratic startup and shutdown of 0.1: every running hook added its own 'abort'
+ * listener to one shared parent signal, and Node's EventTarget walks its listener list on each add (to
+ * drop duplicates), so N hooks ready at once cost O(N²). Here the parent gets one listener that fans out
+ * to a Set of children: linking and unlinking are O(1) whatever the number of hooks running at once.
+ * The listener is removed once the last child unlinks, so a long-lived parent keeps nothing of finished work.
+ */
+export function linkToParent(parent: AbortSignal, child: Abortable): () => void {
+  if (parent.aborted) {
+    child.abort(parent.reason);
+    return noop;
+  }
+  let fanout = fanouts.get(parent);
+  if (fanout === undefined) {
+    const children = new Set<Abortable>();
+    const created: Fanout = {
+      children,
+      onAbort: () => {
+        if (fanouts.get(parent) === created) fanouts.delete(parent);
+        const reason: unknown = parent.reason;
+        for (const each of [...children]) each.abort(reason);
+        children.clear();
+      },
+    };
+    fanout = created;
+    fanouts.set(parent, fanout);
+    parent.addEventListener('abort', fanout.onAbort, { once: true });
+  }
+  const linked = fanout;
+  linked.children.add(child);
+  return () => {
+    if (!linked.children.delete(child) || linked.children.size > 0) return;
+    if (fanouts.get(parent) === linked) fanouts.delete(parent);
+    parent.removeEventListener('abort', linked.onAbort);
+  };
+}
+
+function noop(): void {}
 
 export interface RunWithTimeoutOptions {
   /** Budget in ms; undefined = no timeout of its own. */
@@ -72,7 +133,7 @@ export interface RunWithTimeoutOptions {
  *   whatever `fn` does afterwards is ignored (a late rejection is handled, never unhandled).
  * - A parent abort only aborts the signal: the owner of the parent decides what an abort means, and
  *   a caller that waits for `fn` to settle (startup rollback) must not be told it settled when it has not.
- * - Its timer and parent listener are removed as soon as the result is known.
+ * - Its timer and its link to the parent (linkToParent: O(1)) are removed as soon as the result is known.
  */
 export function runWithTimeout<T>(
   fn: (signal: AbortSignal) => T | PromiseLike<T>,
@@ -80,9 +141,7 @@ export function runWithTimeout<T>(
 ): Promise<T> {
   const { timeoutMs, label, parentSignal } = options;
   const controller = new AbortController();
-  const onParentAbort = (): void => controller.abort(parentSignal?.reason);
-  if (parentSignal?.aborted) controller.abort(parentSignal.reason);
-  else parentSignal?.addEventListener('abort', onParentAbort, { once: true });
+  const unlink = parentSignal ? linkToParent(parentSignal, controller) : noop;
 
   return new Promise<T>((resolve, reject) => {
     let settled = false;
@@ -91,7 +150,7 @@ export function runWithTimeout<T>(
       if (settled) return false;
       settled = true;
       cancelTimer();
-      parentSignal?.removeEventListener('abort', onParentAbort);
+      unlink();
       return true;
     };
 

@@ -2,6 +2,7 @@
  * @onInit / @onDestroy: method decorators that record lifecycle hooks on the class.
  * Hooks are inherited; a method overridden in a subclass is called once.
  */
+import { validateHookOptions } from '../options/index.js';
 import { kDestroyHooks, kInitHooks } from '../symbols.js';
 import type { HookOptions } from '../types.js';
 
@@ -13,9 +14,7 @@ export interface HookMethod {
 type HookKey = typeof kInitHooks | typeof kDestroyHooks;
 
 function hookDecorator(key: HookKey, decoratorName: string, options: HookOptions = {}): MethodDecorator {
-  if (options.timeout !== undefined && !(options.timeout > 0)) {
-    throw new RangeError(`@${decoratorName}({ timeout }) must be a positive number of ms, got ${String(options.timeout)}`);
-  }
+  validateHookOptions(decoratorName, options);
   return (prototype, method) => {
     const own: HookMethod[] = Object.prototype.hasOwnProperty.call(prototype, key)
       ? (prototype as Record<HookKey, HookMethod[]>)[key]

@@ -21,6 +21,9 @@ export interface ShutdownTask {
   /** Ids of tasks that must finish (or time out) before this one starts: its dependents. */
   after: readonly string[];
   parts: readonly StepPart[];
+  /** Orders only: an instance with nothing to destroy that dependents' order passes through. Has no
+   *  parts and is not reported (destroy plans stay linear: see container/destroy-plan.ts). */
+  relay?: boolean;
 }
 
 export interface StartupTask {

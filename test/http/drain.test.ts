@@ -6,19 +6,16 @@ import 'reflect-metadata';
 import { once } from 'node:events';
 import net from 'node:net';
 import { PassThrough } from 'node:stream';
-import { pino } from 'pino';
 import { Client, errors as undiciErrors } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HookTimeoutError } from '../../src/errors.js';
-import { Controller, Get } from '../../src/http/controllers.js';
-import { HttpServer, type HttpModuleOptions } from '../../src/http/server.js';
-import type { DestroyContext } from '../../src/types.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Controller, Get, Post } from '../../src/http/controllers.js';
+import type { HttpModuleOptions, HttpServer } from '../../src/http/server.js';
 import { deferred } from '../support/async.js';
+import { context, httpServer } from './support.js';
 
 
-function context(ms: number, signal = new AbortController().signal): DestroyContext {
-  return { signal, deadline: Date.now() + ms, reason: 'test' };
-}
 
 @Controller()
 class GateController {
@@ -36,6 +33,12 @@ class GateController {
   @Get('/fast')
   fast() {
     return { fast: true };
+  }
+
+  @Post('/echo')
+  echo(request: FastifyRequest, reply: FastifyReply) {
+    void reply.code(201);
+    return { echo: request.body };
   }
 
   @Get('/stream')
@@ -59,10 +62,11 @@ interface Started {
 
 async function start(options: HttpModuleOptions = {}): Promise<Started> {
   const ready = { value: true };
-  const server = new HttpServer({ port: 0, ...options }, pino({ level: 'silent' }), () => ready.value);
+  const server = httpServer({ port: 0, ...options }, { isReady: () => ready.value });
   const gate = new GateController();
   server.addControllers([{ controller: GateController, instance: gate }]);
-  const url = (await server.start())!;
+  await server.start(context(10_000));
+  const url = server.url!;
   cleanup.push(() => server.fastify.close());
   return { server, gate, url, port: Number(new URL(url).port), ready };
 }
@@ -151,12 +155,16 @@ describe('HTTP drain', () => {
     await stopped;
   });
 
-  it('answers a request that arrives on an open connection during the drain with 503 and Connection: close', async () => {
+  it('serves a request that arrives, after the listener closed, on a connection accepted before, with Connection: close', async () => {
+    // Root cause (issue 15): fastify's return503OnClosing answered such requests 503. A proxy told nothing
+    // (nginx, passive health checks) opens a connection just before the close and sends on it after: a 503
+    // there is client-visible for a POST, which nginx never retries. The request is already accepted: serve it.
     const { server, gate, url, port } = await start();
     const holder = get(client(url), '/slow'); // keeps the drain open
     await gate.entered.promise;
 
-    // A client in the middle of sending its request: the connection is not idle, so close() leaves it open.
+    // A connection accepted before the close, whose request arrives after it: first a half-sent request,
+    // so that the connection is not idle and close() leaves it open.
     const socket = await rawSocket(port);
     socket.write('GET /fast HTTP/1.1\r\nHost: localhost\r\n');
     // A round trip on another connection: by its end the server's loop has read the half request above.
@@ -167,8 +175,35 @@ describe('HTTP drain', () => {
     const answer = readUntilClosed(socket);
     socket.write('\r\n');
     const text = await answer;
-    expect(text).toMatch(/^HTTP\/1\.1 503 /);
+    expect(text).toMatch(/^HTTP\/1\.1 200 /);
     expect(text).toMatch(/\r\nconnection: close\r\n/i);
+    expect(text).toMatch(/\{"fast":true\}$/);
+
+    gate.open.resolve();
+    await holder;
+    await stopped;
+  });
+
+  it('serves a POST whose connection was accepted just before the close and whose request comes after it', async () => {
+    // The nginx case of issue 15: the proxy's fresh connection is accepted, then the listener closes, then the
+    // whole request arrives. It must get its answer, not a 503 and not a reset.
+    const { server, gate, url, port } = await start();
+    const holder = get(client(url), '/slow');
+    await gate.entered.promise;
+
+    const accepted = once(server.fastify.server, 'connection');
+    const socket = await rawSocket(port);
+    await accepted; // the server has the connection; no byte of the request sent yet
+    const stopped = server.stop(context(10_000));
+    await vi.waitFor(() => expect(server.fastify.server.listening).toBe(false));
+
+    const answer = readUntilClosed(socket);
+    const body = JSON.stringify({ name: 'ada' });
+    socket.write(`POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    const text = await answer;
+    expect(text).toMatch(/^HTTP\/1\.1 201 /);
+    expect(text).toMatch(/\r\nconnection: close\r\n/i);
+    expect(text).toMatch(/\{"echo":\{"name":"ada"\}\}$/);
 
     gate.open.resolve();
     await holder;
@@ -263,14 +298,14 @@ describe('HTTP drain', () => {
   });
 
   it('stops a server that never started (startup rollback)', async () => {
-    const s = new HttpServer({ port: 0 }, pino({ level: 'silent' }), () => true);
+    const s = httpServer({ port: 0 });
     expect(await elapsed(s.stop(context(1000)))).toBeLessThan(100);
   });
 
   it('drains without listening (createTestApp), through inject', async () => {
-    const { server: s } = { server: new HttpServer({ listen: false }, pino({ level: 'silent' }), () => true) };
+    const s = httpServer({ listen: false });
     s.addControllers([{ controller: GateController, instance: new GateController() }]);
-    await s.start();
+    await s.start(context(1000));
     expect((await s.fastify.inject('/fast')).statusCode).toBe(200);
     expect(await elapsed(s.stop(context(1000)))).toBeLessThan(100);
   });

@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { HookTimeoutError } from '../../src/errors.js';
 import { Controller, Get, Post } from '../../src/http/controllers.js';
 import { HttpServer, type HttpModuleOptions } from '../../src/http/server.js';
+import { context as hookContext, fakeApp } from './support.js';
 import type { DestroyContext } from '../../src/types.js';
 import { deferred } from '../support/async.js';
 
@@ -96,10 +97,11 @@ async function start(options: HttpModuleOptions = {}, setup: (server: HttpServer
   const probe = new Probe();
   const lines: { msg?: string; err?: { message: string } }[] = [];
   const logger = pino({ level: 'error' }, { write: (line: string) => lines.push(JSON.parse(line) as (typeof lines)[number]) });
-  const server = new HttpServer({ listen: false, ...options }, logger, () => true);
+  const server = new HttpServer({ options: { listen: false, ...options }, logger, isReady: () => true, app: fakeApp() });
   server.addControllers([{ controller: ScopedController, perRequest: probe.perRequest }]);
   setup(server);
-  const url = await server.start();
+  await server.start(hookContext(1000));
+  const url = server.url;
   cleanup.push(() => server.fastify.close());
   return { server, probe, url, lines };
 }

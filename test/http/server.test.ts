@@ -6,16 +6,16 @@ import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidProviderError } from '../../src/errors.js';
 import { Controller, Get, Post } from '../../src/http/controllers.js';
-import { HttpServer, type HttpModuleOptions } from '../../src/http/server.js';
+import type { HttpModuleOptions, HttpServer } from '../../src/http/server.js';
+import { context, httpServer, silent } from './support.js';
 
-const silent = pino({ level: 'silent' });
 const servers: HttpServer[] = [];
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.fastify.close()));
 });
 
 function server(options: HttpModuleOptions = {}, readiness: () => boolean = () => true, logger = silent): HttpServer {
-  const s = new HttpServer({ listen: false, ...options }, logger, readiness);
+  const s = httpServer({ listen: false, ...options }, { isReady: readiness, logger });
   servers.push(s);
   return s;
 }
@@ -61,7 +61,7 @@ describe('routes', () => {
   it('serves controller methods under the joined prefix; the return value is the payload', async () => {
     const s = server();
     s.addControllers([{ controller: UserController, instance: new UserController(new UserService()) }]);
-    await s.start();
+    await s.start(context(1000));
     const one = await s.fastify.inject({ method: 'GET', url: '/users/7' });
     expect(one.statusCode).toBe(200);
     expect(one.json()).toEqual({ id: '7', name: 'user 7' });
@@ -73,7 +73,7 @@ describe('routes', () => {
   it('passes fastify route options through: a body schema answers 400, a valid body reaches the handler', async () => {
     const s = server();
     s.addControllers([{ controller: UserController, instance: new UserController(new UserService()) }]);
-    await s.start();
+    await s.start(context(1000));
     const bad = await s.fastify.inject({ method: 'POST', url: '/users', payload: { nom: 'x' } });
     expect(bad.statusCode).toBe(400);
     expect(bad.json()).toMatchObject({ code: 'FST_ERR_VALIDATION' });
@@ -85,7 +85,7 @@ describe('routes', () => {
   it('keeps fastify semantics for a handler that answers later through reply.send()', async () => {
     const s = server();
     s.addControllers([{ controller: UserController, instance: new UserController(new UserService()) }]);
-    await s.start();
+    await s.start(context(1000));
     const res = await s.fastify.inject({ method: 'GET', url: '/users/3/callback' });
     expect(res.json()).toEqual({ later: '3' });
   });
@@ -103,7 +103,7 @@ describe('routes', () => {
 
 describe('options', () => {
   it.each([['port', -1], ['drainDelay', Number.NaN], ['drainTimeout', '5']])('rejects %s = %j', (key, value) => {
-    expect(() => new HttpServer({ [key]: value }, silent, () => true)).toThrow(InvalidProviderError);
+    expect(() => httpServer({ [key]: value })).toThrow(InvalidProviderError);
   });
 });
 
@@ -111,7 +111,7 @@ describe('health endpoints', () => {
   it('liveness is 200; readiness follows readiness() and answers 503 once it turns false', async () => {
     let ready = false;
     const s = server({}, () => ready);
-    await s.start();
+    await s.start(context(1000));
     expect((await s.fastify.inject('/healthz')).statusCode).toBe(200);
     expect((await s.fastify.inject('/readyz')).statusCode).toBe(503);
     ready = true;
@@ -127,7 +127,7 @@ describe('health endpoints', () => {
 
   it('uses the configured paths', async () => {
     const s = server({ readinessPath: '/ready', livenessPath: '/live' });
-    await s.start();
+    await s.start(context(1000));
     expect((await s.fastify.inject('/ready')).statusCode).toBe(200);
     expect((await s.fastify.inject('/live')).statusCode).toBe(200);
     expect((await s.fastify.inject('/readyz')).statusCode).toBe(404);
@@ -138,16 +138,16 @@ describe('listening', () => {
   it('listens on port 0 and reports its URL', async () => {
     const s = server({ listen: true, port: 0 });
     s.addControllers([{ controller: UserController, instance: new UserController(new UserService()) }]);
-    const url = await s.start();
+    await s.start(context(1000));
+    const url = s.url!;
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect(s.url).toBe(url);
     const res = await request(`${url}/users/1`);
     expect(await res.body.json()).toEqual({ id: '1', name: 'user 1' });
   });
 
   it('does not listen with listen: false (routes through inject only)', async () => {
     const s = server({ listen: false, port: 0 });
-    expect(await s.start()).toBeUndefined();
+    await s.start(context(1000));
     expect(s.url).toBeUndefined();
     expect(s.fastify.server.listening).toBe(false);
   });
@@ -164,7 +164,7 @@ describe('logger', () => {
     });
     const logger = pino({ name: 'quiesce' }, sink);
     const s = server({}, () => true, logger);
-    await s.start();
+    await s.start(context(1000));
     await s.fastify.inject('/users-nope');
     expect(lines.some((line) => line.name === 'quiesce' && line.msg === 'incoming request')).toBe(true);
 
@@ -181,7 +181,7 @@ describe('logger', () => {
       },
     });
     const s = server({}, () => true, pino({}, sink));
-    await s.start();
+    await s.start(context(1000));
     await s.fastify.inject('/healthz');
     await s.fastify.inject('/readyz');
     expect(lines).toEqual([]);
