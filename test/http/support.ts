@@ -6,7 +6,7 @@ import type { App, DestroyContext as HookContext } from '../../src/types.js';
 export const silent = pino({ level: 'silent' });
 
 /** A HookContext whose deadline is `ms` from now. */
-export function context(ms: number, signal = new AbortController().signal): HookContext {
+export function context(ms: number, signal: AbortSignal = new AbortController().signal): HookContext {
   return { signal, deadline: Date.now() + ms, reason: 'test' };
 }
 
@@ -22,6 +22,9 @@ export function fakeApp(values: ReadonlyMap<unknown, unknown> = new Map()): App 
     state: 'ready',
     graph: () => {
       throw new Error('fakeApp: no graph');
+    },
+    createScope: () => {
+      throw new Error('fakeApp: no scopes');
     },
     close: () => Promise.reject(new Error('fakeApp: close')),
     [Symbol.asyncDispose]: () => Promise.resolve(),
