@@ -7,7 +7,7 @@ import { Container } from './container/container.js';
 import { buildGraph } from './container/graph.js';
 import { Module, type ModuleImport } from './container/module-decorator.js';
 import { loadModules, type LoadedModule } from './container/modules.js';
-import type { Provider } from './container/providers.js';
+import { checkControllersServed, withAppLogger, type Provider } from './container/providers.js';
 import { NoReflectMetadataError } from './errors.js';
 import { HTTP_OPTIONS } from './http/http-module.js';
 import { controllerSources } from './http/request-scope.js';
@@ -40,7 +40,8 @@ export async function bootstrap(root: ModuleImport, options: BootstrapOptions = 
   const testing = (options as InternalOptions)[kTestingOptions];
   const settings = resolveSettings(options);
   const modules = loadModules(root);
-  const graph = buildGraph(modules, testing?.overrides, testing && overridesModule(modules));
+  const graph = withAppLogger(settings.logger, () => buildGraph(modules, testing?.overrides, testing && overridesModule(modules)));
+  checkControllersServed(graph.controllers.map((node) => node.def), graph.byToken.has(HTTP_OPTIONS));
   const container = new Container(graph, settings.logger, settings.shutdownTimeout, settings.disposeConcurrency);
 
   const httpOptions = graph.byToken.get(HTTP_OPTIONS)?.def.useValue as HttpModuleOptions | undefined;

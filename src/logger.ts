@@ -1,5 +1,16 @@
 import { pino, type Logger } from 'pino';
+import { token } from './tokens.js';
 import type { LoggerOption } from './types.js';
+
+/**
+ * quiesce's pino logger, for your services: `constructor(@inject(LOGGER) private log: Logger)`. Each class
+ * (or factory) that injects it gets its own child of the app's logger, bound to `{ context: 'UserService' }`
+ * (the class or provider name), so its lines say where they come from, as NestJS's and .NET's do. The app's
+ * logger is the one the `logger` option of bootstrap builds or is given (silent under createTestApp unless
+ * you pass one). `context` rather than `name`: pino's `name` is the root logger's, and a child binding of
+ * the same key would print it twice.
+ */
+export const LOGGER = token<Logger>('Logger');
 
 /**
  * One pino logger for quiesce and fastify, built from the `logger` option.

@@ -5,6 +5,15 @@
  */
 import { performance } from 'node:perf_hooks';
 
+/** Zero-cost destroy hooks count here, so that a benchmark can check every one of them ran. */
+export const counters = { disposed: 0 };
+
+/** CPU time of this process so far (user + system), in ms. */
+export const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** High-resolution epoch milliseconds, comparable across processes on one machine (to ~1 ms). */
@@ -57,8 +66,9 @@ export function report(result: unknown): void {
   }
 }
 
+/** A message to the runner; if the runner is gone, it is dropped (no 'error' event, no crash). */
 export function message(msg: Record<string, unknown>): void {
-  if (process.send) process.send(msg);
+  if (process.send) process.send(msg, (err: Error | null) => void err);
   else process.stdout.write(`@@MSG ${JSON.stringify(msg)}\n`);
 }
 
@@ -95,13 +105,28 @@ export function namedClass(name: string): new (...deps: unknown[]) => { deps: un
   return holder[name]!;
 }
 
-/** Servers answer `{ type: 'cpu' }` with their CPU time so far (µs): CPU per request is robust to noisy neighbours. */
-export function serveCpuProbe(): void {
+/**
+ * Servers answer `{ type: 'cpu' }` with their CPU time so far (µs): CPU per request is robust to noisy
+ * neighbours. `{ type: 'cpu', settle: ms }` (the end of a measured phase) first lets the phase's trailing
+ * work run (request scopes released after their responses) for `settle` ms, then, when the process runs
+ * with --expose-gc, collects the young generation: the garbage of a phase is paid for in that phase, not
+ * by whichever phase comes next (without this, the phase after the request-scope routes paid for their
+ * garbage and bare fastify, always next in a short run, looked 1.4× dearer than quiesce).
+ */
+export function serveCpuProbe(always = false): void {
   // only with --probe: a 'message' listener keeps the IPC channel (and so the process) alive
-  if (!process.argv.includes('--probe')) return;
-  process.on('message', (m: { type?: string; id?: number }) => {
-    if (m?.type !== 'cpu') return;
+  if (!always && !process.argv.includes('--probe')) return;
+  const gc = (globalThis as { gc?: (o?: { type: 'minor' | 'major' }) => void }).gc;
+  const answer = (id: number | undefined) => {
     const u = process.cpuUsage();
-    process.send?.({ type: 'cpu', id: m.id, micros: u.user + u.system });
+    process.send?.({ type: 'cpu', id, micros: u.user + u.system }, (err: Error | null) => void err);
+  };
+  process.on('message', (m: { type?: string; id?: number; settle?: number }) => {
+    if (m?.type !== 'cpu') return;
+    if (!m.settle) return answer(m.id);
+    setTimeout(() => {
+      gc?.({ type: 'minor' });
+      answer(m.id);
+    }, m.settle);
   });
 }

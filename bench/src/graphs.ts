@@ -14,6 +14,8 @@ export interface NodeSpec {
   destroyMs: number;
   /** has a (synchronous) init hook */
   init: boolean;
+  /** a zero-cost destroy hook: 'sync' `stop() {}`, 'async' `async stop() {}` (instead of destroyMs) */
+  noop?: 'sync' | 'async';
 }
 
 export interface GraphSpec {
@@ -81,7 +83,7 @@ export function bootstrapGraph(total = 1000, modules = 10): GraphSpec {
     }
   }
   const moduleImports = Array.from({ length: modules }, (_, m) => (m === 0 ? [] : [m - 1]));
-  return { name: 'bootstrap-1000', nodes, modules, moduleImports, root: nodes.length - 1 };
+  return { name: `bootstrap-${total}`, nodes, modules, moduleImports, root: nodes.length - 1 };
 }
 
 /**
@@ -125,6 +127,34 @@ export function disposalLayers(ms = 20, width = 12, depth = 5): GraphSpec {
   }
   const moduleImports = Array.from({ length: depth }, (_, l) => (l + 1 < depth ? [l + 1] : []));
   return { name: `disposal-60x${ms}ms-depth${depth}`, nodes, modules: depth, moduleImports, root: 0 };
+}
+
+/**
+ * 6. Scheduler: `n` singleton providers, each with a zero-cost destroy hook, in independent modules of
+ * 100 (the app module imports them all). `independent`: no dependencies, every hook ready at once;
+ * otherwise each provider depends on 0–2 providers declared before it in its module (seeded).
+ */
+export function schedulerGraph(n: number, independent: boolean, noop: 'sync' | 'async'): GraphSpec {
+  const r = rng(99);
+  const per = 100;
+  const modules = Math.ceil(n / per);
+  const nodes: NodeSpec[] = [];
+  for (let i = 0; i < n; i++) {
+    const m = Math.floor(i / per);
+    const lo = m * per;
+    const deps: number[] = [];
+    if (!independent) for (let d = Math.floor(r() * 3); d > 0 && i > lo; d--) deps.push(lo + Math.floor(r() * (i - lo)));
+    nodes.push({ name: `S${m}_${i - lo}`, deps: uniq(deps), module: m, scope: 'singleton', destroyMs: 0, init: false, noop });
+  }
+  const moduleImports = Array.from({ length: modules }, () => [] as number[]);
+  return { name: `scheduler-${n}${independent ? '-independent' : ''}`, nodes, modules, moduleImports, root: 0 };
+}
+
+/** 7. Footprint: the bootstrap graph with a zero-cost destroy hook on every `every`-th provider (0: none). */
+export function footprintGraph(n: number, every: number): GraphSpec {
+  const g = bootstrapGraph(n, Math.max(1, Math.round(n / 100)));
+  if (every > 0) g.nodes.forEach((node, i) => i % every === every - 1 && (node.noop = 'sync'));
+  return { ...g, name: `footprint-${n}-${every}` };
 }
 
 /** Longest path of destroy times (the best any scheduler can do). */

@@ -52,13 +52,16 @@ function collectDefinitions(modules: readonly LoadedModule[], overrides: readonl
         throw new DuplicateProviderError(
           `Two providers for ${tokenName(def.token)}: ` +
             (same
-              ? `${module.name} lists it twice.`
-              : `one in ${describeModule(previous.module)} and one in ${describeModule(module)}.`) +
+              ? previous.controller === def.controller
+                ? `${module.name} lists it twice${def.controller ? ' under controllers' : ''}.`
+                : `${module.name} lists it under providers and under controllers; a controller is a provider already: list it under controllers only.`
+              : `one in ${describeModule(previous.module)}${listName(previous)} and one in ${describeModule(module)}${listName(def)}.`) +
             ' Keep one; to replace a provider in tests, use createTestApp(..., { overrides }).',
         );
       }
       byToken.set(def.token, def);
       list.push(def);
+      def.companions?.forEach(add); // the child logger of a provider that injects LOGGER (providers.ts)
     };
     module.providers.forEach((provider, index) => add(normalizeProvider(provider, module, index)));
     module.controllers.forEach((controller, index) => add(normalizeProvider(controller, module, index, true)));
@@ -74,9 +77,18 @@ function collectDefinitions(modules: readonly LoadedModule[], overrides: readonl
         list.push(def);
       }
       byToken.set(def.token, def);
+      for (const companion of def.companions ?? []) {
+        byToken.set(companion.token, companion);
+        list.push(companion);
+      }
     });
   }
   return list;
+}
+
+/** Says which list of its module a definition came from, when it is not the usual providers list. */
+function listName(def: ProviderDef): string {
+  return def.controller ? ' (controllers)' : '';
 }
 
 function createNodes(defs: readonly ProviderDef[]): ProviderNode[] {

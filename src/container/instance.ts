@@ -38,7 +38,7 @@ export class InstanceOwner {
   /** How many records have destroy parts. */
   disposableCount = 0;
   /** Cached instances: singletons for the app, request-scoped ones for a work scope. */
-  cache = new Map<ProviderNode, InstanceRecord>();
+  readonly cache = new Map<ProviderNode, InstanceRecord>();
   /** Set when its instances are about to be destroyed: what arrives afterwards is destroyed on arrival. */
   closed = false;
   private transientCount: Map<ProviderNode, number> | undefined;
@@ -65,7 +65,7 @@ export class InstanceOwner {
   release(): InstanceRecord[] {
     const records = this.records;
     this.records = [];
-    this.cache = new Map();
+    this.cache.clear();
     this.transientCount = undefined;
     this.disposableCount = 0;
     return records;

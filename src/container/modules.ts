@@ -69,7 +69,7 @@ function asModule(entry: unknown, where: string): { moduleClass: Class; dynamic?
   if (typeof entry === 'function') {
     if (!getModuleMetadata(entry)) {
       throw new InvalidProviderError(
-        `${where} is ${entry.name || 'a class'}, which is not a module. Decorate it with @Module({...}), ` +
+        `${where === 'bootstrap()' ? 'bootstrap() was given' : `${where} is`} ${entry.name || 'a class'}, which is not a module. Decorate it with @Module({...}), ` +
           'or list it under providers if it is a service.',
       );
     }

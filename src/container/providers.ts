@@ -6,6 +6,9 @@
 import { ClassElementMetadataKind } from '@inversifyjs/core';
 import { LazyServiceIdentifier } from 'inversify';
 import { InvalidProviderError, UnresolvableParameterError } from '../errors.js';
+import type { Logger } from 'pino';
+import { LOGGER } from '../logger.js';
+import { kController } from '../symbols.js';
 import { tokenName, type Token } from '../tokens.js';
 import type { Scope } from '../types.js';
 import type { Class } from './module-decorator.js';
@@ -65,6 +68,8 @@ export interface ProviderDef {
   module: LoadedModule;
   /** True for a controller listed under a module's `controllers`. */
   controller: boolean;
+  /** Providers this one brings along: the child logger it injects as LOGGER (see childLoggers). */
+  companions?: ProviderDef[];
 }
 
 const scopes: readonly Scope[] = ['singleton', 'transient', 'request'];
@@ -72,6 +77,12 @@ const scopes: readonly Scope[] = ['singleton', 'transient', 'request'];
 export function normalizeProvider(provider: unknown, module: LoadedModule, index: number, controller = false): ProviderDef {
   const where = `${module.name}.${controller ? 'controllers' : 'providers'}[${index}]`;
   if (typeof provider === 'function') {
+    if (!controller && Object.prototype.hasOwnProperty.call(provider, kController)) {
+      throw new InvalidProviderError(
+        `${where} in ${module.path.join(' -> ')} is ${provider.name}, a @Controller: listed under providers it would get no routes. ` +
+          `Move it to ${module.name}'s controllers (a controller is a provider too, so list it there only).`,
+      );
+    }
     return classDef(provider as Class, provider as Class, {}, module, controller, where);
   }
   if (!provider || typeof provider !== 'object' || !('provide' in provider)) {
@@ -124,7 +135,7 @@ export function normalizeProvider(provider: unknown, module: LoadedModule, index
     throw new InvalidProviderError(`${where} (${tokenName(p.provide)}): inject must be an array of tokens.`);
   }
   const args = (p.inject ?? []).map((dep, i) => factoryDependency(dep, i, common.name, where));
-  return { ...common, kind: 'factory', useFactory: p.useFactory as ProviderDef['useFactory'], args, scope: p.scope ?? 'singleton' };
+  return withChildLogger({ ...common, kind: 'factory', useFactory: p.useFactory as ProviderDef['useFactory'], args, scope: p.scope ?? 'singleton' });
 }
 
 function factoryDependency(dep: FactoryDependency, index: number, name: string, where: string): Dependency {
@@ -145,9 +156,10 @@ function classDef(
   where: string,
 ): ProviderDef {
   const { args, properties, scope } = classDependencies(cls, where);
-  return {
+  const name = token === cls ? cls.name : tokenName(token);
+  return withChildLogger({
     token,
-    name: token === cls ? cls.name : tokenName(token),
+    name,
     kind: 'class',
     useClass: cls,
     args,
@@ -157,7 +169,7 @@ function classDef(
     dispose: common.dispose,
     module,
     controller,
-  };
+  });
 }
 
 /*
@@ -189,7 +201,8 @@ const unusableTypes = new Set<unknown>([Object, String, Number, Boolean, Array, 
 function classDependencies(cls: Class, where: string): { args: Dependency[]; properties: Dependency[]; scope?: Scope } {
   const name = cls.name || '<anonymous class>';
   // @injectable() sets the flag; @Controller() (which applies injectable itself) leaves the class metadata
-  const decorated = Reflect.hasOwnMetadata(isInjectableKey, cls) || Reflect.hasOwnMetadata(classMetadataKey, cls);
+  const decorated =
+    Reflect.hasOwnMetadata(isInjectableKey, cls) || Reflect.hasOwnMetadata(classMetadataKey, cls) || Object.prototype.hasOwnProperty.call(cls, kController);
   if (!decorated && cls.length > 0) {
     throw new InvalidProviderError(
       `${name} (${where}) has constructor parameters but is not decorated with @injectable(), so its dependencies are unknown. Add @injectable() to ${name}.`,
@@ -226,7 +239,7 @@ function checkBaseClass(cls: Class, ownArgs: number, where: string): void {
   const baseArgs = Math.max((base as Class).length, baseRaw?.constructorArguments.length ?? 0);
   if (baseArgs > 0) {
     throw new InvalidProviderError(
-      `${cls.name} (${where}) extends ${(base as Class).name}, whose constructor takes ${baseArgs} dependencies, but ${cls.name} declares none: ` +
+      `${cls.name} (${where}) extends ${(base as Class).name}, whose constructor takes ${baseArgs} ${baseArgs === 1 ? 'dependency' : 'dependencies'}, but ${cls.name} declares none: ` +
         `it would be built with undefined arguments. Add @injectFromBase() (from 'inversify') to ${cls.name}, or give it a constructor that declares them.`,
     );
   }
@@ -249,15 +262,26 @@ function elementDependency(element: RawElement | undefined, paramTypes: unknown[
   }
   // no @inject: the type TypeScript recorded is the token
   if (!paramTypes) {
-    throw new UnresolvableParameterError(
-      `${site} has no type metadata. Turn on "emitDecoratorMetadata" (and "experimentalDecorators") in tsconfig.json ` +
-        `and decorate ${owner} with @injectable(), or give the parameter an @inject(token).`,
-    );
+    throw new UnresolvableParameterError(noMetadataMessage(site, owner));
   }
   const type = paramTypes[index];
   if (type === undefined) throw new UnresolvableParameterError(circularImportMessage(site));
   if (unusableTypes.has(type)) throw new UnresolvableParameterError(unusableMessage(site, owner, type));
   return { token: type as Token, optional, site };
+}
+
+/**
+ * A decorated class whose constructor has parameters always gets design:paramtypes from tsc with
+ * emitDecoratorMetadata; none at all means the tool that compiled its file did not emit decorator metadata.
+ * esbuild-based runners (tsx, esbuild, Vite) never do, whatever tsconfig says, and are the usual cause.
+ */
+function noMetadataMessage(site: string, owner: string): string {
+  return (
+    `${site} cannot be injected by type: ${owner} has no decorator metadata at all (no design:paramtypes), so the tool that ` +
+    `compiled its file did not emit it. tsx, esbuild and Vite never emit decorator metadata, even with emitDecoratorMetadata on: ` +
+    `compile with tsc (or run tests with vitest), or give every parameter an @inject(token). ` +
+    `With tsc: turn on "emitDecoratorMetadata" and "experimentalDecorators", and check that tsconfig's include covers ${owner}'s file.`
+  );
 }
 
 function circularImportMessage(site: string): string {
@@ -268,9 +292,17 @@ function circularImportMessage(site: string): string {
 }
 
 function unusableMessage(site: string, owner: string, value: unknown): string {
+  if (value === Function) {
+    // TypeScript records Function for a class imported with `import type` (and for a function type)
+    return (
+      `${site} has type Function: it looks like a class imported as a type (\`import type { X }\` or \`import { type X }\`), ` +
+        `which TypeScript records as Function. Import the class as a value in ${owner}'s file. ` +
+        `If the parameter really is a function, inject it by token: @inject(MY_TOKEN) with { provide: MY_TOKEN, useValue: fn } in a module.`
+    );
+  }
   const seen = value === undefined ? 'no type' : `type ${(value as { name?: string }).name ?? typeof value}`;
   return (
-    `${site} has ${seen} that quiesce can inject: an interface, type alias, union or primitive leaves no runtime type. ` +
+    `${site} has ${seen}, which quiesce cannot inject: an interface, type alias, union or primitive leaves no runtime type. ` +
     `Inject it by token: @inject(MY_TOKEN) with { provide: MY_TOKEN, ... } in a module. ` +
     `If it is a class, check that ${owner}'s file imports it as a value (not \`import type\`) and that emitDecoratorMetadata is on.`
   );
@@ -288,4 +320,54 @@ function preview(value: unknown): string {
   if (typeof value === 'function') return `function ${value.name}`;
   if (typeof value === 'symbol' || typeof value === 'bigint') return value.toString();
   return JSON.stringify(value) ?? 'undefined';
+}
+
+/** Controllers without HttpModule would be created and never served: say so instead of starting quietly. */
+export function checkControllersServed(controllers: readonly ProviderDef[], httpModuleImported: boolean): void {
+  if (httpModuleImported || controllers.length === 0) return;
+  const byModule = new Map<string, string[]>();
+  for (const def of controllers) byModule.set(def.module.name, [...(byModule.get(def.module.name) ?? []), def.name]);
+  const declared = [...byModule].map(([module, names]) => `${module} declares controllers (${names.join(', ')})`).join('; ');
+  throw new InvalidProviderError(
+    `${declared} but no module imports HttpModule.forRoot(...), so nothing would serve them. Import HttpModule.forRoot({ port }) in the root module.`,
+  );
+}
+
+/*
+ * LOGGER: every provider that injects it gets a child of the app's logger bound to its own name. The child is
+ * a value provider that comes along with the provider (a companion with a token of its own), so the graph,
+ * the container and scopes need nothing special; the app's logger is the one of the bootstrap that is building
+ * the graph (buildGraph is synchronous, so withAppLogger brackets it exactly).
+ */
+let appLogger: Logger | undefined;
+
+/** Runs `build` (buildGraph) with `logger` as the parent of the LOGGER children it creates. */
+export function withAppLogger<T>(logger: Logger, build: () => T): T {
+  const previous = appLogger;
+  appLogger = logger;
+  try {
+    return build();
+  } finally {
+    appLogger = previous;
+  }
+}
+
+function withChildLogger(def: ProviderDef): ProviderDef {
+  const wantsLogger = (dep: Dependency): boolean => dep.token === LOGGER;
+  if (!def.args.some(wantsLogger) && !def.properties.some(wantsLogger)) return def;
+  const parent = appLogger;
+  if (!parent) return def; // outside bootstrap (graph unit tests): LOGGER stays a plain token
+  const child: ProviderDef = {
+    token: Symbol(`Logger(${def.name})`),
+    name: `Logger(${def.name})`,
+    kind: 'value',
+    useValue: parent.child({ context: def.name }),
+    args: [],
+    properties: [],
+    scope: 'singleton',
+    module: def.module,
+    controller: false,
+  };
+  const swap = (dep: Dependency): Dependency => (wantsLogger(dep) ? { ...dep, token: child.token } : dep);
+  return { ...def, args: def.args.map(swap), properties: def.properties.map(swap), companions: [child] };
 }

@@ -13,7 +13,7 @@
 import { HookTimeoutError, QuiesceError } from '../errors.js';
 import { Deadline } from '../lifecycle/deadline.js';
 import { destroyTasks } from '../lifecycle/destroy-plan.js';
-import { describeSafely, runShutdown } from '../lifecycle/shutdown.js';
+import { describeSafely, startShutdown } from '../lifecycle/shutdown.js';
 import { tokenName, type Token } from '../tokens.js';
 import type { DestroyContext, ShutdownReport } from '../types.js';
 import type { Box, Container } from './container.js';
@@ -33,6 +33,9 @@ export interface WorkScope extends AsyncDisposable {
 export class UnitOfWork implements WorkScope {
   readonly owner: InstanceOwner;
   private closing: Promise<ShutdownReport> | undefined;
+  /** Neighbours in OpenScopes' list (an intrusive list: adding and removing cost no hashing). */
+  prev: UnitOfWork | undefined;
+  next: UnitOfWork | undefined;
 
   constructor(
     private readonly container: Container,
@@ -85,21 +88,19 @@ export class UnitOfWork implements WorkScope {
       return Promise.resolve({ reason, ok: true, durationMs: 0, steps: [] });
     }
     const { logger, scopeTimeoutMs, concurrency } = this.container;
-    const report = runShutdown(destroyTasks(owner.release()), { reason, deadline: deadline ?? new Deadline(scopeTimeoutMs), concurrency });
-    return report.then(
-      (done) => {
-        scopes.delete(this);
-        if (!done.ok) logger.error({ reason, steps: done.steps.filter((step) => step.status !== 'ok') }, 'a scope did not destroy all of its instances cleanly');
-        return done;
-      },
-      (error: unknown) => {
-        // only a malformed plan rejects (a bug): the scope still counts as closed, and close() still resolves
-        scopes.delete(this);
-        const message = describeSafely(error);
-        logger.error({ reason, error: message }, 'closing a scope failed');
-        return { reason, ok: false, durationMs: 0, steps: [] };
-      },
-    );
+    const finished = (report: ShutdownReport): void => {
+      scopes.delete(this);
+      if (!report.ok) logger.error({ reason, steps: report.steps.filter((step) => step.status !== 'ok') }, 'a scope did not destroy all of its instances cleanly');
+    };
+    try {
+      // no extra promise: the report promise is close()'s, and a plan of synchronous parts is done here
+      return startShutdown(destroyTasks(owner.release()), { reason, deadline, timeoutMs: scopeTimeoutMs, concurrency, onFinish: finished });
+    } catch (error) {
+      // only a malformed plan throws (a bug): the scope still counts as closed, and close() still resolves
+      scopes.delete(this);
+      logger.error({ reason, error: describeSafely(error) }, 'closing a scope failed');
+      return Promise.resolve({ reason, ok: false, durationMs: 0, steps: [] });
+    }
   }
 }
 
@@ -109,20 +110,29 @@ function closedError(token: Token): QuiesceError {
 
 /** The work scopes not yet closed: what shutdown waits for as in-flight work. */
 export class OpenScopes {
-  private readonly open = new Set<UnitOfWork>();
+  private head: UnitOfWork | undefined;
+  private count = 0;
   private emptied: (() => void) | undefined;
   private whenEmptyPromise: Promise<void> | undefined;
 
   get size(): number {
-    return this.open.size;
+    return this.count;
   }
 
   add(scope: UnitOfWork): void {
-    this.open.add(scope);
+    scope.next = this.head;
+    if (this.head) this.head.prev = scope;
+    this.head = scope;
+    this.count++;
   }
 
   delete(scope: UnitOfWork): void {
-    if (!this.open.delete(scope) || this.open.size > 0 || this.emptied === undefined) return;
+    if (scope.prev === undefined && this.head !== scope) return; // not in the list (already removed)
+    if (scope.prev) scope.prev.next = scope.next;
+    else this.head = scope.next;
+    if (scope.next) scope.next.prev = scope.prev;
+    scope.prev = scope.next = undefined;
+    if (--this.count > 0 || this.emptied === undefined) return;
     const emptied = this.emptied;
     this.emptied = undefined;
     this.whenEmptyPromise = undefined;
@@ -131,9 +141,15 @@ export class OpenScopes {
 
   /** Resolves once every scope open now (and any opened meanwhile) is closed. */
   whenEmpty(): Promise<void> {
-    if (this.open.size === 0) return Promise.resolve();
+    if (this.count === 0) return Promise.resolve();
     this.whenEmptyPromise ??= new Promise<void>((resolve) => (this.emptied = resolve));
     return this.whenEmptyPromise;
+  }
+
+  private list(): UnitOfWork[] {
+    const scopes: UnitOfWork[] = [];
+    for (let scope = this.head; scope; scope = scope.next) scopes.push(scope);
+    return scopes.reverse(); // oldest first
   }
 
   /**
@@ -143,7 +159,7 @@ export class OpenScopes {
    * it is reported `timeout` with that message (the instances were destroyed all the same).
    */
   async closeAll(ctx: DestroyContext): Promise<void> {
-    const scopes = [...this.open];
+    const scopes = this.list();
     if (scopes.length === 0) return;
     const deadline = Deadline.until(ctx.deadline);
     const reports = await Promise.all(scopes.map((scope) => scope.closeWithin(ctx.reason, deadline)));

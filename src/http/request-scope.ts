@@ -31,7 +31,7 @@ export function controllerSources(settings: RequestScopeSettings): ControllerSou
 }
 
 function createForRequest(node: ProviderNode, request: FastifyRequest, container: Container): ScopedInstance | Promise<ScopedInstance> {
-  const scope = container.openScope({ values: new Map([[REQUEST, request]]) }) as UnitOfWork;
+  const scope = container.openScope({ values: new Map<unknown, unknown>().set(REQUEST, request) }) as UnitOfWork;
   const release = (): Promise<unknown> => scope.close('request-end');
   let created;
   try {

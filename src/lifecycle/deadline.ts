@@ -41,15 +41,16 @@ export class Deadline {
   constructor(
     readonly budgetMs: number,
     readonly now: () => number = Date.now,
+    /** When the budget starts, if the caller has just read the clock; default now(). */
+    from?: number,
   ) {
-    this.at = now() + budgetMs;
+    this.at = (from ?? now()) + budgetMs;
   }
 
   /** A deadline at epoch ms `at` (e.g. a HookContext's `deadline`), on the same clock. */
   static until(at: number, now: () => number = Date.now): Deadline {
-    const deadline = new Deadline(at - now(), now);
-    (deadline as { at: number }).at = at; // exactly the given instant, not now() read twice
-    return deadline;
+    const from = now();
+    return new Deadline(at - from, now, from);
   }
 
   /** ms left, never negative. */

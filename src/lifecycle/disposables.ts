@@ -12,33 +12,70 @@ const noParts: readonly StepPart[] = Object.freeze([]);
 
 export function destroyParts(instance: unknown, def: ProviderDef, name: string): readonly StepPart[] {
   const owned = def.kind !== 'value' && isObject(instance) ? instance : undefined;
-  const hooks = owned ? getDestroyHooks(owned) : [];
+  const hooks = owned ? getDestroyHooks(owned) : noHooks;
   const dispose = owned ? disposeMethod(owned) : undefined;
   if (hooks.length === 0 && !dispose && !def.dispose) return noParts;
-  const parts: StepPart[] = hooks.map((hook) => ({
-    label: `${name}.${String(hook.method)}()`,
-    timeout: hook.timeout,
-    run: (ctx) => callMethod(owned!, hook.method, ctx),
-  }));
-  if (owned && dispose) parts.push({ label: `${name}[${dispose.description}]()`, run: () => callMethod(owned, dispose) });
-  const providerDispose = def.dispose;
-  if (providerDispose) parts.push({ label: `${name} dispose()`, run: () => providerDispose(instance) });
+  const parts: StepPart[] = [];
+  for (const hook of hooks) parts.push(new MethodPart(owned!, hook.method, name, hook.timeout, false));
+  if (owned && dispose) parts.push(new MethodPart(owned, dispose, name, undefined, true));
+  if (def.dispose) parts.push(new ProviderFunctionPart(def.dispose, instance, `${name} dispose()`));
   return parts;
 }
 
 export function initParts(instance: unknown, def: ProviderDef, name: string): readonly StepPart[] {
   const owned = def.kind !== 'value' && isObject(instance) ? instance : undefined;
-  const hooks = owned ? getInitHooks(owned) : [];
+  const hooks = owned ? getInitHooks(owned) : noHooks;
   if (hooks.length === 0 && !def.init) return noParts;
-  const parts: StepPart[] = hooks.map((hook) => ({
-    label: `${name}.${String(hook.method)}()`,
-    timeout: hook.timeout,
-    run: (ctx) => callMethod(owned!, hook.method, ctx),
-  }));
-  const providerInit = def.init;
-  if (providerInit) parts.push({ label: `${name} init()`, run: () => providerInit(instance) });
+  const parts: StepPart[] = [];
+  for (const hook of hooks) parts.push(new MethodPart(owned!, hook.method, name, hook.timeout, false));
+  if (def.init) parts.push(new ProviderFunctionPart(def.init, instance, `${name} init()`));
   return parts;
 }
+
+/**
+ * A hook method (or Symbol.asyncDispose / Symbol.dispose) of one instance. A class rather than a closure
+ * per part, and its label is built only when something reads it (a failure, a timeout, a log line):
+ * request scopes make these on every request.
+ */
+class MethodPart implements StepPart {
+  constructor(
+    private readonly target: object,
+    private readonly method: string | symbol,
+    private readonly owner: string,
+    readonly timeout: number | undefined,
+    /** Symbol.asyncDispose / Symbol.dispose: called without arguments (their contract); hooks get the context. */
+    private readonly disposer: boolean,
+  ) {}
+
+  get label(): string {
+    const method = this.method;
+    if (this.disposer && typeof method === 'symbol') return `${this.owner}[${method.description ?? ''}]()`;
+    return `${this.owner}.${String(method)}()`;
+  }
+
+  run(ctx: HookContextLike): unknown {
+    return this.disposer ? callMethod(this.target, this.method) : callMethod(this.target, this.method, ctx);
+  }
+}
+
+/** A provider's own init or dispose function, called with the instance. */
+class ProviderFunctionPart implements StepPart {
+  readonly timeout = undefined;
+
+  constructor(
+    private readonly fn: (instance: unknown) => unknown,
+    private readonly instance: unknown,
+    readonly label: string,
+  ) {}
+
+  run(ctx: HookContextLike): unknown {
+    return (this.fn as (instance: unknown, ctx: HookContextLike) => unknown)(this.instance, ctx);
+  }
+}
+
+type HookContextLike = Parameters<StepPart['run']>[0];
+
+const noHooks: readonly never[] = Object.freeze([]);
 
 /** Whether instances of a class provider will be Disposable, known before any is created. */
 export function classIsDisposable(def: ProviderDef): boolean | undefined {

@@ -91,7 +91,7 @@ describe('graph validation errors name the path', () => {
     const error = await failure(bootstrap(AppModule, quiet));
     expect(error.code).toBe('QUIESCE_UNRESOLVABLE_PARAMETER');
     expect(error.message).toBe(
-      'parameter #0 of Client has type Object that quiesce can inject: an interface, type alias, union or primitive leaves no runtime type. ' +
+      'parameter #0 of Client has type Object, which quiesce cannot inject: an interface, type alias, union or primitive leaves no runtime type. ' +
         'Inject it by token: @inject(MY_TOKEN) with { provide: MY_TOKEN, ... } in a module. ' +
         "If it is a class, check that Client's file imports it as a value (not `import type`) and that emitDecoratorMetadata is on.",
     );
@@ -118,7 +118,7 @@ describe('graph validation errors name the path', () => {
     const error = await failure(bootstrap(AppModule, quiet));
     expect(error.code).toBe('QUIESCE_INVALID_PROVIDER');
     expect(error.message).toBe(
-      'UserRepo (AppModule.providers[1]) extends BaseRepo, whose constructor takes 1 dependencies, but UserRepo declares none: it would be built with undefined arguments. ' +
+      'UserRepo (AppModule.providers[1]) extends BaseRepo, whose constructor takes 1 dependency, but UserRepo declares none: it would be built with undefined arguments. ' +
         "Add @injectFromBase() (from 'inversify') to UserRepo, or give it a constructor that declares them.",
     );
   });

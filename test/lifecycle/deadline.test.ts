@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { HookTimeoutError } from '../../src/errors.js';
-import { Deadline, assertTaskOrder, runWithTimeout, startTimer } from '../../src/lifecycle/deadline.js';
-import { sleep } from '../support/async.js';
+import { Deadline, assertTaskOrder, linkToParent, runWithTimeout, startTimer } from '../../src/lifecycle/deadline.js';
+import { deferred, sleep } from '../support/async.js';
 
 
 function track<T>(promise: Promise<T>) {
@@ -137,5 +137,35 @@ describe('assertTaskOrder', () => {
     expect(() => assertTaskOrder([{ id: 'a', after: ['b'] }, { id: 'b', after: [] }], 'test')).toThrow(/topological order/);
     expect(() => assertTaskOrder([{ id: 'a', after: ['a'] }], 'test')).toThrow(/topological order/);
     expect(() => assertTaskOrder([{ id: 'a', after: [] }, { id: 'a', after: [] }], 'test')).toThrow(/duplicate task id 'a'/);
+  });
+});
+
+describe('linkToParent', () => {
+  // Root cause (issue 13): each running hook added its own 'abort' listener to the one shared parent signal,
+  // and EventTarget walks its listener list on each add, so N hooks ready at once cost O(N²) (20,000 init
+  // or destroy hooks: seconds). The parent now gets one listener that fans out to a set of children.
+  it('adds one listener to the parent however many hooks run at once, and removes it when the last one ends', async () => {
+    const parent = new AbortController();
+    const add = vi.spyOn(parent.signal, 'addEventListener');
+    const remove = vi.spyOn(parent.signal, 'removeEventListener');
+    const gates = Array.from({ length: 1_000 }, () => deferred());
+    const runs = gates.map((gate, i) => runWithTimeout(() => gate.promise, { label: `hook ${i}`, parentSignal: parent.signal }));
+    expect(add).toHaveBeenCalledTimes(1);
+    for (const gate of gates) gate.resolve();
+    await Promise.all(runs);
+    expect(remove).toHaveBeenCalledTimes(1);
+  });
+
+  it('aborts every child still linked, with the parent reason, and none that unlinked', () => {
+    const parent = new AbortController();
+    const children = Array.from({ length: 3 }, () => new AbortController());
+    const unlinks = children.map((child) => linkToParent(parent.signal, child));
+    unlinks[1]!();
+    parent.abort('deadline');
+    expect(children.map((child) => child.signal.aborted)).toEqual([true, false, true]);
+    expect(children[0]!.signal.reason).toBe('deadline');
+    const late = new AbortController();
+    linkToParent(parent.signal, late);
+    expect(late.signal.reason).toBe('deadline'); // an already aborted parent aborts at once
   });
 });

@@ -354,3 +354,87 @@ describe('runShutdown: logging', () => {
     expect(lines[1]).toMatchObject({ ok: true, durationMs: 5, counts: { ok: 1, failed: 0, timeout: 0, skipped: 0 } });
   });
 });
+
+describe('runShutdown: hostile thrown values and cost', () => {
+  // Root cause (issue 10 item 3): a step's failure was described with String(error) inside the step's own
+  // async function; for Object.create(null), or an object whose toString throws, that threw again, the
+  // step's promise rejected unobserved (fire-and-forget), and the step never ended: close() waited for the
+  // deadline and reported a timeout. The scheduler now describes failures with a describe that cannot throw,
+  // and every promise it makes has both handlers.
+  it('ends a step whatever a part throws, even a value String() cannot convert', async () => {
+    const noPrototype = Object.create(null) as object;
+    const hostile = {
+      toString() {
+        throw new Error('no');
+      },
+    };
+    const report = await shutdown(
+      [
+        // eslint-disable-next-line @typescript-eslint/only-throw-error -- the point: user code throws a non-Error
+        task('syncNull', [], part('throws null-prototype', () => { throw noPrototype; })),
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the point: user code rejects with a non-Error
+        task('asyncHostile', [], part('rejects hostile', () => Promise.reject(hostile))),
+        task('db', ['syncNull', 'asyncHostile'], part('ok', () => undefined)),
+      ],
+      {},
+      0,
+    );
+    expect(step(report, 'syncNull')).toMatchObject({ status: 'failed', error: expect.any(String) });
+    expect(step(report, 'asyncHostile')).toMatchObject({ status: 'failed', error: expect.any(String) });
+    expect(step(report, 'db').status).toBe('ok');
+  });
+
+  it('ends a step whose part returns a thenable whose then throws', async () => {
+    const report = await shutdown([task('a', [], part('bad thenable', () => ({ then() { throw new Error('then broke'); } })))], {}, 0);
+    expect(step(report, 'a')).toMatchObject({ status: 'failed', error: 'then broke' });
+  });
+
+  // Root cause (issue 13): every request scope ran the whole machinery (a timer, an AbortController per part,
+  // a promise chain) although its parts return at once. Parts that return without a promise now finish
+  // inside runShutdown: nothing is scheduled, and no signal exists unless a part reads ctx.signal.
+  it('runs a plan of synchronous parts to the end inside the call, with no timer', async () => {
+    const order: string[] = [];
+    const run = track(
+      runShutdown(
+        [
+          task('handler', [], part('handler', () => void order.push('handler'))),
+          task('tx', ['handler'], part('tx', () => void order.push('tx')), part('tx dispose', () => void order.push('tx dispose'))),
+        ],
+        options(),
+      ),
+    );
+    expect(order).toEqual(['handler', 'tx', 'tx dispose']);
+    expect(vi.getTimerCount()).toBe(0);
+    await Promise.resolve();
+    expect(run.done).toBe(true);
+    expect(run.value!.steps.map((s) => [s.id, s.status])).toEqual([['handler', 'ok'], ['tx', 'ok']]);
+  });
+
+  it('gives a part that reads ctx.signal a live signal, aborted at the deadline even if created late', async () => {
+    let ctxSeen: DestroyContext | undefined;
+    const run = track(runShutdown([task('a', [], part('hangs', (ctx) => ((ctxSeen = ctx), hang())))], options({ timeoutMs: 100 })));
+    await vi.advanceTimersByTimeAsync(100);
+    expect(run.done).toBe(true);
+    expect(ctxSeen!.signal.aborted).toBe(true); // read only now, after the deadline cut the part off
+    expect(ctxSeen!.signal.reason).toBeInstanceOf(HookTimeoutError);
+  });
+
+  it('keeps a long chain of synchronous steps off the stack', async () => {
+    const tasks = Array.from({ length: 10_000 }, (_, i) => task(`s${i}`, i === 0 ? [] : [`s${i - 1}`], part('noop', () => undefined)));
+    const report = await shutdown(tasks, {}, 0);
+    expect(report.ok).toBe(true);
+    expect(report.steps).toHaveLength(10_000);
+  });
+
+  it('does not report relay tasks, but orders through them', async () => {
+    const order: string[] = [];
+    const report = await shutdown([
+      task('handler', [], part('handler', async () => { await sleep(10); order.push('handler'); })),
+      { id: 'repo', name: 'repo', kind: 'destroy', after: ['handler'], parts: [], relay: true },
+      task('tx', ['repo'], part('tx', () => void order.push('tx'))),
+    ]);
+    expect(order).toEqual(['handler', 'tx']);
+    expect(report.steps.map((s) => s.id)).toEqual(['handler', 'tx']);
+    expect(step(report, 'tx').startMs).toBe(10);
+  });
+});

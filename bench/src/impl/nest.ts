@@ -1,6 +1,6 @@
 /** NestJS: the same classes as @Injectable providers in @Module classes (each module exports all). */
 import { Injectable, Module } from '@nestjs/common';
-import { decorate, namedClass, sleep } from '../common.js';
+import { counters, decorate, namedClass, sleep } from '../common.js';
 import { moduleOrder, rootModules, type GraphSpec } from '../graphs.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -12,6 +12,10 @@ export function buildNest(g: GraphSpec): { AppModule: Cls; classes: Cls[] } {
     const C = classes[i]!;
     if (n.init) {
       Object.defineProperty(C.prototype, 'onModuleInit', { value: function onModuleInit(this: { started?: boolean }) { this.started = true; }, writable: true, configurable: true });
+    }
+    if (n.noop) {
+      const onModuleDestroy = n.noop === 'sync' ? function onModuleDestroy() { counters.disposed++; } : async function onModuleDestroy() { counters.disposed++; };
+      Object.defineProperty(C.prototype, 'onModuleDestroy', { value: onModuleDestroy, writable: true, configurable: true });
     }
     if (n.destroyMs > 0) {
       const ms = n.destroyMs;

@@ -1,6 +1,6 @@
 /** quiesce: the same classes as providers of @Module classes, hooks by decorator. */
 import { Module, injectable, onDestroy, onInit, type Provider } from '../quiesce-lib.js';
-import { decorate, namedClass, sleep } from '../common.js';
+import { counters, decorate, namedClass, sleep } from '../common.js';
 import { moduleOrder, rootModules, type GraphSpec } from '../graphs.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -13,6 +13,11 @@ export function buildQuiesce(g: GraphSpec): { AppModule: Cls; classes: Cls[] } {
     if (n.init) {
       Object.defineProperty(C.prototype, 'start', { value: function start(this: { started?: boolean }) { this.started = true; }, writable: true, configurable: true });
       decorate([onInit()], C.prototype, 'start');
+    }
+    if (n.noop) {
+      const stop = n.noop === 'sync' ? function stop() { counters.disposed++; } : async function stop() { counters.disposed++; };
+      Object.defineProperty(C.prototype, 'stop', { value: stop, writable: true, configurable: true });
+      decorate([onDestroy()], C.prototype, 'stop');
     }
     if (n.destroyMs > 0) {
       const ms = n.destroyMs;

@@ -19,7 +19,10 @@ class Service {
 
 const service = new Service(new Resource());
 const app = Fastify({ logger: false });
-app.get('/json', async () => service.hello());
+// synchronous, like quiesce's controller method and NestJS's: the same handler shape everywhere
+app.get('/json', function json() {
+  return service.hello();
+});
 app.get('/slow', async () => service.slow());
 
 closeWithGrace({ delay: 10_000, logger: false }, async ({ err }) => {

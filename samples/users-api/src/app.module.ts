@@ -1,10 +1,8 @@
-import type { Logger } from 'pino';
 import { HttpModule, Module } from 'quiesce';
 import { AuditModule } from './audit/audit.module.js';
 import { CacheModule } from './cache/cache.module.js';
 import { CONFIG, type Config } from './config.js';
 import { DbModule } from './db/db.module.js';
-import { LOGGER } from './logger.js';
 import { UsersModule } from './users/users.module.js';
 
 export const READINESS_PATH = '/readyz';
@@ -14,7 +12,7 @@ export const LIVENESS_PATH = '/healthz';
  * The root module. Which database and whether a cache exist depends on the environment, so the
  * module is built from the parsed config; everything below it is plain, static wiring.
  */
-export function createAppModule(config: Config, log: Logger) {
+export function createAppModule(config: Config) {
   @Module({
     imports: [
       DbModule.forRoot(config),
@@ -29,10 +27,7 @@ export function createAppModule(config: Config, log: Logger) {
         livenessPath: LIVENESS_PATH,
       }),
     ],
-    providers: [
-      { provide: CONFIG, useValue: config },
-      { provide: LOGGER, useValue: log },
-    ],
+    providers: [{ provide: CONFIG, useValue: config }],
   })
   class AppModule {}
   return AppModule;

@@ -9,10 +9,11 @@ const SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
 const config = loadConfigOrExit();
 // Synchronous stdout, like the logger quiesce builds by default: the lines written just before the process
 // exits (quiesce's 'shutdown finished' line carries the whole report) must be neither lost nor overtaken.
+// It is the app's logger: quiesce and fastify write to it, and services that inject LOGGER get a child of it.
 const log = pino({ name: 'users-api', level: config.logLevel }, pino.destination({ dest: 1, sync: true }));
 
 try {
-  const app = await bootstrap(createAppModule(config, log), {
+  const app = await bootstrap(createAppModule(config), {
     shutdownTimeout: config.shutdownTimeoutMs,
     signals: SIGNALS,
     exit: true,

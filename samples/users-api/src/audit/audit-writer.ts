@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
-import { inject, injectable, onDestroy, onInit } from 'quiesce';
+import { inject, injectable, LOGGER, onDestroy, onInit } from 'quiesce';
 import { Db, type SqlParam } from '../db/db.js';
-import { LOGGER } from '../logger.js';
 
 export const AUDIT_FLUSH_INTERVAL_MS = 250;
 /** Rows per INSERT statement (3 parameters each, well under PostgreSQL's 65 535). */

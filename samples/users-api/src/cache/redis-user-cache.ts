@@ -1,8 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { inject, injectable, onDestroy, onInit, type DestroyContext } from 'quiesce';
+import { inject, injectable, LOGGER, onDestroy, onInit, type DestroyContext } from 'quiesce';
 import { CONFIG, type Config } from '../config.js';
-import { LOGGER } from '../logger.js';
 import type { User } from '../users/user.js';
 import type { UserCache } from './user-cache.js';
 

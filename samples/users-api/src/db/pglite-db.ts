@@ -17,7 +17,8 @@ export class PgliteDb implements Db {
   async open(): Promise<void> {
     await mkdir(this.config.dataDir, { recursive: true });
     this.#pg = await PGlite.create({ dataDir: this.config.dataDir });
-    await createSchema(this);
+    // One process owns a PGlite directory: no other session can race this DDL.
+    await createSchema((sql) => this.query(sql));
   }
 
   async query<Row extends object>(sql: string, params: readonly SqlParam[] = []): Promise<Row[]> {

@@ -1,10 +1,9 @@
 import { Pool } from 'pg';
 import type { Logger } from 'pino';
-import { inject, injectable, onDestroy, onInit } from 'quiesce';
+import { inject, injectable, LOGGER, onDestroy, onInit } from 'quiesce';
 import { CONFIG, type Config } from '../config.js';
-import { LOGGER } from '../logger.js';
 import type { Db, SqlParam } from './db.js';
-import { createSchema } from './schema.js';
+import { createSchemaLocked } from './schema.js';
 
 /** A PostgreSQL server through a `pg` Pool, used when `DATABASE_URL` is set. */
 @injectable()
@@ -18,10 +17,19 @@ export class PostgresDb implements Db {
     this.#pool.on('error', (err) => log.warn({ err }, 'idle PostgreSQL client failed'));
   }
 
-  /** Fails startup at once when the server is unreachable, and creates the tables if missing. */
+  /**
+   * Fails startup at once when the server is unreachable, and creates the tables if missing. Replicas
+   * start together (a rollout, a scale-up, a reboot): the schema step holds an advisory lock, on one
+   * connection, so they do not race in the catalog (see schema.ts).
+   */
   @onInit()
   async open(): Promise<void> {
-    await createSchema(this);
+    const client = await this.#pool.connect();
+    try {
+      await createSchemaLocked((sql, params) => client.query(sql, params === undefined ? [] : [...params]));
+    } finally {
+      client.release();
+    }
   }
 
   async query<Row extends object>(sql: string, params: readonly SqlParam[] = []): Promise<Row[]> {
