@@ -16,7 +16,7 @@ const log = pino(
 const naive = config.shutdownMode === 'naive';
 
 try {
-  const app = await bootstrap(createAppModule(config, log), {
+  const app = await bootstrap(createAppModule(config), {
     shutdownTimeout: config.shutdownTimeoutMs,
     signals: naive ? false : ['SIGTERM', 'SIGINT'],
     exit: true,

@@ -1,5 +1,4 @@
-import type { Logger } from 'pino';
-import type { App } from 'quiesce';
+import type { App, Logger } from 'quiesce';
 import { AmqpConnection } from './amqp/amqp-connection.js';
 import { AmqpConsumer } from './amqp/amqp-consumer.js';
 import type { Config } from './config.js';

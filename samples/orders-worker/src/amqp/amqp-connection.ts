@@ -1,8 +1,6 @@
 import { connect, type ChannelModel } from 'amqplib';
-import type { Logger } from 'pino';
-import { inject, injectable, onDestroy, onInit } from 'quiesce';
+import { inject, injectable, LOGGER, onDestroy, onInit, type Logger } from 'quiesce';
 import { CONFIG, type Config } from '../config.js';
-import { LOGGER } from '../logger.js';
 
 /**
  * The RabbitMQ connection: a resource, so it opens in `@onInit` and closes in `@onDestroy` — after

@@ -1,10 +1,8 @@
 import type { Channel, ConsumeMessage } from 'amqplib';
-import type { Logger } from 'pino';
-import { inject, injectable, onDestroy, onStart, onStop, type HookContext } from 'quiesce';
+import { inject, injectable, LOGGER, onDestroy, onStart, onStop, type HookContext, type Logger } from 'quiesce';
 import { CONFIG, type Config } from '../config.js';
 import { InFlight } from '../intake/in-flight.js';
 import { WorkScopes } from '../intake/work-scopes.js';
-import { LOGGER } from '../logger.js';
 import { InvalidMessageError, type Delivery } from '../orders/delivery.js';
 import { OrderHandler } from '../orders/order-handler.js';
 import { AmqpConnection } from './amqp-connection.js';

@@ -1,8 +1,6 @@
 import { Pool } from 'pg';
-import type { Logger } from 'pino';
-import { Module, token } from 'quiesce';
+import { LOGGER, Module, token, type Logger } from 'quiesce';
 import { CONFIG, type Config } from '../config.js';
-import { LOGGER } from '../logger.js';
 import { createSchema } from './schema.js';
 
 /** pg's `Pool` class is named `BoundPool` at runtime; a token gives the graph and the shutdown report a clear name. */

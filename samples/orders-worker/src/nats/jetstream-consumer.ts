@@ -1,11 +1,9 @@
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type Consumer, type JsMsg } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
-import type { Logger } from 'pino';
-import { inject, injectable, onStart, onStop, type HookContext } from 'quiesce';
+import { inject, injectable, LOGGER, onStart, onStop, type HookContext, type Logger } from 'quiesce';
 import { CONFIG, type Config } from '../config.js';
 import { InFlight } from '../intake/in-flight.js';
 import { WorkScopes } from '../intake/work-scopes.js';
-import { LOGGER } from '../logger.js';
 import { InvalidMessageError, type Delivery } from '../orders/delivery.js';
 import { OrderHandler } from '../orders/order-handler.js';
 import { NatsConnection } from './nats-connection.js';

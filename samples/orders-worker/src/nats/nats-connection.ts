@@ -1,8 +1,6 @@
 import { connect, type NatsConnection as Nats } from '@nats-io/transport-node';
-import type { Logger } from 'pino';
-import { inject, injectable, onDestroy, onInit } from 'quiesce';
+import { inject, injectable, LOGGER, onDestroy, onInit, type Logger } from 'quiesce';
 import { CONFIG, type Config } from '../config.js';
-import { LOGGER } from '../logger.js';
 
 /** The NATS connection: opened in `@onInit`, drained and closed in `@onDestroy`, after the stop phase. */
 @injectable()
