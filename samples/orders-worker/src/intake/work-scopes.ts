@@ -1,5 +1,6 @@
 import { inject, injectable, onStop, type App, type HookContext, type WorkScope } from 'quiesce';
 import { CONFIG, type Config } from '../config.js';
+import { OrderHandler } from '../orders/order-handler.js';
 
 /**
  * The consumers' scopes: `await using scope = await this.scopes.open()` is one `app.createScope()`
@@ -16,6 +17,11 @@ import { CONFIG, type Config } from '../config.js';
  *    most the brokers can still send), topped up on every `open()` while the app is ready. The AMQP
  *    consumer holds its acks while the app stops and its cancel is not confirmed, so RabbitMQ cannot
  *    refill freed prefetch slots beyond that bound.
+ *
+ * Each reserve scope has its `OrderHandler` (and the `UnitOfWork` under it) resolved when it opens,
+ * while the app is ready: with the quiesce of this writing, resolving a request-scoped provider that
+ * depends on a singleton (the Pool) fails once shutdown has begun, even in a scope opened before it.
+ * The UnitOfWork takes its pg client only when the message's transaction starts.
  *
  * Its `@onStop` closes the unused reserve; the consumers depend on this class, so quiesce runs it only
  * after both consumers' stop steps have finished — the graph, not a hand-written order.
@@ -74,6 +80,10 @@ export class WorkScopes {
   }
 
   #topUp(): void {
-    while (this.#reserve.length < this.capacity && this.accepting) this.#reserve.push(this.#app!.createScope());
+    while (this.#reserve.length < this.capacity && this.accepting) {
+      const scope = this.#app!.createScope();
+      scope.get(OrderHandler); // resolved now, while the app is ready (see above)
+      this.#reserve.push(scope);
+    }
   }
 }
