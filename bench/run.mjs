@@ -43,6 +43,7 @@ for (const [i, name] of only.entries()) {
   try {
     results.push({ suite, params, details, rows: await suite.run(ctx, params) });
   } catch (e) {
+    if (e?.rows?.length) results.push({ suite, params, details, rows: e.rows });
     failures.push(`${name}: ${e.stack ?? e}`);
     log(`${name} FAILED: ${e.stack ?? e}`);
   }

@@ -7,7 +7,7 @@ const GOAL = goal(atMost('ratio', 0.5, { unit: '×' }));
 
 export default {
   title: '2. Bootstrap',
-  params: (quick) => (quick ? { runs: 1, iters: 1, sizes: [], sizeRuns: 0 } : { runs: 7, iters: 5, sizes: [5000, 20000], sizeRuns: 3 }),
+  params: (quick) => (quick ? { runs: 1, iters: 1, sizes: [], sizeRuns: 0 } : { runs: 5, iters: 5, sizes: [5000, 20000], sizeRuns: 2 }),
   describe: ({ runs, iters, sizes, sizeRuns }) => `
 1,000 singleton providers in 10 modules (module *m* imports *m − 1*, 0–3 dependencies each, every 10th with
 an init hook), one fresh set of classes per bootstrap, ${runs} fresh processes per subject. *First in a fresh

@@ -9,7 +9,7 @@ const EVERY = 10;
 
 export default {
   title: '7. Bootstrap with Disposables',
-  params: (quick) => (quick ? { ns: [2000], runs: 1 } : { ns: [5000, 20000], runs: 5 }),
+  params: (quick) => (quick ? { ns: [2000], runs: 1 } : { ns: [5000, 20000], runs: 3 }),
   describe: ({ ns, runs }) => `
 Bootstrap of N = ${ns.map(fmtN).join(' and ')} providers (the shape of suite 2: 100 per module, module *m* imports
 *m − 1*, 0–3 dependencies each, every 10th with an init hook), with a zero-cost destroy hook on every

@@ -11,6 +11,7 @@ const SINGLETON = goal(atMost('ratio', 1.03, { unit: '×' }));
 /** After each phase: trailing work and a young-generation collection, charged to that phase (common.ts serveCpuProbe). */
 const SETTLE_MS = 50;
 const WARMUP_MAX_MS = 20_000;
+const INJECT_PHASE_MS = 1500;
 const REQ5D = goal(atMost('ratio', 1.5, { unit: '×' }));
 
 export default {
@@ -18,7 +19,7 @@ export default {
   params: (quick) =>
     quick
       ? { rounds: 3, duration: 1, warmup: 3000, connections: 50, separateRounds: 0, injectRounds: 3, injectN: 1000 }
-      : { rounds: 8, duration: 3, warmup: 20000, connections: 50, separateRounds: 5, injectRounds: 7, injectN: 10000 },
+      : { rounds: 8, duration: 3, warmup: 20000, connections: 50, separateRounds: 3, injectRounds: 5, injectN: 5000 },
   describe: (p, { env }) => `
 \`GET /json\` → \`{"hello":"world"}\`. Bare fastify: a synchronous handler calling a service; quiesce: a singleton
 controller whose synchronous method calls a singleton service (the method is the route's handler). Same handler
@@ -39,8 +40,8 @@ for its own garbage rather than the next one. Each round starts one route later.
   controller per request and destroys them after the response; and through 5 request-scoped providers
   without hooks. Ratio to the singleton route of the same process. Goal for the Disposables:
   ≤ ${REQ5D.bounds[0].limit}×.
-- **\`inject()\`**: \`fastify.inject()\` on both stacks in one process, no sockets, ${p.injectN} sequential injections per
-  phase, ${p.injectRounds} alternated rounds (a cross-check without network or load generator).
+- **\`inject()\`**: \`fastify.inject()\` on both stacks in one process, no sockets, ${fmtInt(p.injectN)} sequential injections per
+  phase (fewer if ${INJECT_PHASE_MS} ms pass first), ${p.injectRounds} alternated rounds (a cross-check without network or load generator).
 - **Separate processes**: each stack alone in its own server process (plus NestJS on fastify), ${p.separateRounds ? `${p.separateRounds} alternated rounds` : 'skipped in the quick run'}. Kept as a second figure because it is what a deployment runs, but it compares two heaps
   with different GC histories: bare fastify alone moves by 1.2–1.35× depending on whether its first full GC
   ran while idle (V8's inline caches for \`process.nextTick\`'s objects; see bench/README.md), so its ratio
@@ -100,7 +101,7 @@ for its own garbage rather than the next one. Each round starts one route later.
       await stopServer(ab);
 
       // inject(), one process, no sockets
-      const inj = await runChild(env, 'inject.js', ['--rounds', String(p.injectRounds), '--n', String(p.injectN)], { timeoutMs: 150_000 });
+      const inj = await runChild(env, 'inject.js', ['--rounds', String(p.injectRounds), '--n', String(p.injectN), '--phase-ms', String(INJECT_PHASE_MS)], { timeoutMs: p.injectRounds * 5 * INJECT_PHASE_MS * 2 + 90_000 });
       rows.push({ subject: '`inject()`, one process: quiesce singleton route vs bare fastify', result: `${fmtUs(inj.usPerReq.quiesce)} CPU/req`, baseline: `bare fastify ${fmtUs(inj.usPerReq.fastify)}`, ratio: fmtRatio(inj.ratio.quiesce), note: 'cross-check' });
       rows.push({ subject: '`inject()`, one process: 5 request-scoped Disposables vs singleton route', result: `${fmtUs(inj.usPerReq.req5d)} CPU/req`, baseline: `singleton route; 5 providers without hooks ${fmtRatio(inj.ratio.req5)}`, ratio: fmtRatio(inj.ratio.req5d), note: 'cross-check' });
       ctx.detail(`inject() CPU µs per request per round: ${Object.entries(inj.perRound).map(([k, v]) => `${k} [${v.map((x) => x.toFixed(1)).join(', ')}]`).join('; ')}`);
@@ -118,6 +119,8 @@ for its own garbage rather than the next one. Each round starts one route later.
         }
         ctx.detail(`separate processes, CPU µs per request per round: ${Object.entries(sep).map(([k, v]) => `${k} [${v.map((r) => r.cpuUsPerReq.toFixed(1)).join(', ')}]`).join('; ')}`);
       }
+    } catch (e) {
+      throw Object.assign(e, { rows }); // the rows measured before the failure still go into the report
     } finally {
       await Promise.all([...servers, load].map(stopServer));
     }

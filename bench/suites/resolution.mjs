@@ -8,7 +8,7 @@ const WHAT = { transient: 'transient root of a 100-class DAG', singleton: 'singl
 
 export default {
   title: '1. Resolution',
-  params: (quick) => (quick ? { runs: 1, ms: 250 } : { runs: 5, ms: 1000 }),
+  params: (quick) => (quick ? { runs: 1, ms: 250 } : { runs: 4, ms: 1000 }),
   describe: ({ runs, ms }) => `
 Resolutions per CPU-second (user + system time of the process, which other work on the machine disturbs
 less than wall time; per wall-second in the run details), ${runs} fresh processes per subject, ${ms} ms each,

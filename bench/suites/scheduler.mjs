@@ -16,10 +16,10 @@ export default {
   params: (quick) =>
     quick
       ? { ns: [1000, 5000], nestNs: [1000], runs: 1, ready: 20000, readyRuns: 1, transients: 10000, transientRuns: 1 }
-      : { ns: [1000, 10000, 50000], nestNs: [1000, 10000, 50000], runs: 5, ready: 20000, readyRuns: 3, transients: 100000, transientRuns: 3 },
+      : { ns: [1000, 10000, 50000], nestNs: [1000, 10000, 50000], runs: 5, bigRuns: 3, ready: 20000, readyRuns: 3, transients: 100000, transientRuns: 3 },
   describe: (p) => `
 CPU time of the shutdown alone (everything created beforehand), one fresh process per run, pinned, subjects
-alternated, ${p.runs} runs each.
+alternated, ${p.runs} runs each${p.bigRuns ? ` (${p.bigRuns} at 50,000)` : ''}.
 
 - **Per Disposable**: N = ${p.ns.map(fmtN).join(' / ')} singleton providers with a zero-cost synchronous destroy hook
   (\`stop() {}\`) in independent modules of 100, each depending on 0–2 providers of its module. quiesce
@@ -31,8 +31,9 @@ alternated, ${p.runs} runs each.
   CPU time of \`app.close()\` (wall time in the details). Goal: < ${READY_MS} ms (linear, not quadratic).
 - **Transients**: ${fmtN(p.transients)} \`app.get\` of a transient provider whose instances are Disposable (no-op
   synchronous \`@onDestroy\`), then \`app.close()\` with the default ${fmtN(DEADLINE_MS)} ms shutdown deadline,
-  ${p.transientRuns} runs. Goal: every instance disposed, the report ok, and \`close()\` done within
-  ${DEADLINE_SHARE * 100}% of the deadline (${fmtN(DEADLINE_MS * DEADLINE_SHARE)} ms, wall time).`,
+  ${p.transientRuns} runs. Goal: every instance disposed and the report ok (so inside the deadline, in wall time),
+  and \`close()\` well inside it: at most ${DEADLINE_SHARE * 100}% of the deadline (${fmtN(DEADLINE_MS * DEADLINE_SHARE)} ms) of CPU time (on a
+  shared machine the wall time is up to 4× the CPU time; it is in the result column and the details).`,
   async run(ctx, p) {
     const { env } = ctx;
     if (!env.haveLib) throw new Error('the scheduler suite needs the library built');
@@ -43,7 +44,7 @@ alternated, ${p.runs} runs each.
     };
     for (const n of p.ns) {
       const impls = ['minimal', 'quiesce', ...(p.nestNs.includes(n) ? ['nest'] : [])];
-      const res = await alternate(ctx, `scheduler/${n}`, impls, p.runs, (impl) => child(impl, n)());
+      const res = await alternate(ctx, `scheduler/${n}`, impls, n >= 50000 && p.bigRuns ? p.bigRuns : p.runs, (impl) => child(impl, n)());
       const us = (k) => median(res[k].map((r) => r.usPerDisposable));
       const vsMinimal = paired(res.minimal, res.quiesce, 'usPerDisposable');
       const vsNest = res.nest ? paired(res.nest, res.quiesce, 'usPerDisposable') : NaN;
@@ -78,13 +79,14 @@ alternated, ${p.runs} runs each.
     });
     const worst = tr.quiesce.reduce((w, r) => (r.disposed < w.disposed || (r.disposed === w.disposed && r.closeMs > w.closeMs) ? r : w));
     const closeMs = median(tr.quiesce.map((r) => r.closeMs));
+    const closeCpuMs = median(tr.quiesce.map((r) => r.closeCpuMs));
     rows.push({
       subject: `${fmtN(p.transients)} \`app.get\` of a Disposable transient, then \`app.close()\` (deadline ${fmtN(DEADLINE_MS)} ms)`,
-      result: `${fmtN(worst.disposed)} disposed (worst run), report ${tr.quiesce.every((r) => r.ok) ? 'ok' : 'NOT ok'}, close ${fmtMs(closeMs)}`,
+      result: `${fmtN(worst.disposed)} disposed (worst run), report ${tr.quiesce.every((r) => r.ok) ? 'ok' : 'NOT ok'}, close ${fmtMs(closeCpuMs)} CPU (${fmtMs(closeMs)} wall)`,
       baseline: 'the shutdown deadline',
       ratio: fmtRatio(closeMs / DEADLINE_MS),
-      goal: goal(equal('disposed', p.transients, { prefix: 'all ', suffix: ' disposed' }), holds('ok', 'report ok'), atMost('closeMs', DEADLINE_MS * DEADLINE_SHARE, { unit: ' ms', label: 'close' })),
-      measured: { disposed: worst.disposed, ok: tr.quiesce.every((r) => r.ok) ? 1 : 0, closeMs },
+      goal: goal(equal('disposed', p.transients, { prefix: 'all ', suffix: ' disposed' }), holds('ok', 'report ok'), atMost('closeCpuMs', DEADLINE_MS * DEADLINE_SHARE, { unit: ' ms', label: 'close CPU' })),
+      measured: { disposed: worst.disposed, ok: tr.quiesce.every((r) => r.ok) ? 1 : 0, closeCpuMs },
     });
     ctx.detail(`transients: per run ${tr.quiesce.map((r) => `[${r.disposed}/${r.n} disposed, ok ${r.ok}, close ${r.closeMs.toFixed(0)} ms wall / ${r.closeCpuMs.toFixed(0)} ms CPU, get ${r.getMs.toFixed(0)} ms]`).join(' ')}`);
     return rows;

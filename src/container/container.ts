@@ -9,9 +9,9 @@
  */
 import type { Logger } from 'pino';
 import { AsyncResolutionError, NotFoundError, ScopeError, StoppingError } from '../errors.js';
-import { destroyParts, initParts, classHasInit, classIsDisposable } from '../lifecycle/disposables.js';
+import { destroyParts, initParts, classHasInit, classIsDisposable } from './disposables.js';
 import { runWithTimeout } from '../lifecycle/deadline.js';
-import { destroyTasks } from '../lifecycle/destroy-plan.js';
+import { destroyTasks } from './destroy-plan.js';
 import { describeSafely, runShutdown } from '../lifecycle/shutdown.js';
 import type { ShutdownTask, StartupTask, StepPart } from '../lifecycle/tasks.js';
 import { tokenName, type Token } from '../tokens.js';

@@ -68,7 +68,7 @@ export interface ProviderDef {
   module: LoadedModule;
   /** True for a controller listed under a module's `controllers`. */
   controller: boolean;
-  /** Providers this one brings along: the child logger it injects as LOGGER (see childLoggers). */
+  /** Providers this one brings along: the child logger it injects as LOGGER (see withChildLogger). */
   companions?: ProviderDef[];
 }
 
