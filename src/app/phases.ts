@@ -53,6 +53,8 @@ export interface Participant {
   stop(ctx: HookContext): Promise<void>;
   /** After the destroy phase, whether or not it started (e.g. the health listener). Never throws. */
   close?(): Promise<void>;
+  /** What its stop still waits for, in words (undefined when nothing): named in the report when the deadline cuts it. */
+  describePending?(): string | undefined;
 }
 
 /** What a participant may use of the app while starting. */
@@ -155,6 +157,7 @@ export class Phases {
     const { disposeConcurrency, logger } = this.settings;
     const report = await runShutdown(tasks, { reason, deadline, concurrency: disposeConcurrency, logger });
     for (const step of report.steps) step.id = stop.reportIds.get(step.id) ?? step.id;
+    this.namePending(report);
     await this.closeParticipants(deadline);
     return report;
   }
@@ -261,6 +264,24 @@ export class Phases {
     }
     tasks.push(...unitTasks);
     return { tasks, reportIds };
+  }
+
+  /**
+   * A participant's stop cut off by the global deadline is reported by the scheduler with a generic
+   * timeout text; the participant can say what it was still waiting for (e.g. 3 requests still running).
+   */
+  private namePending(report: ShutdownReport): void {
+    for (const participant of this.participants) {
+      const step = report.steps.find((s) => s.id === participant.id && s.kind === participant.kind);
+      if (!step || step.status !== 'timeout' || !participant.describePending) continue;
+      let pending: string | undefined;
+      try {
+        pending = participant.describePending();
+      } catch {
+        pending = undefined;
+      }
+      if (pending && !step.error?.includes(pending)) step.error = step.error ? `${step.error} (${pending})` : pending;
+    }
   }
 
   private async closeParticipants(deadline: Deadline): Promise<void> {

@@ -56,6 +56,10 @@ export class HttpParticipant implements Participant {
     return this.server ? this.server.stop(ctx) : Promise.resolve();
   }
 
+  describePending(): string | undefined {
+    return this.server?.describePending();
+  }
+
   /** The health listener (healthPort) stays open until here: readiness 503 for the whole shutdown. */
   close(): Promise<void> {
     return this.server ? this.server.closeHealth() : Promise.resolve();

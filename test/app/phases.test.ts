@@ -290,6 +290,23 @@ describe('the HTTP server as a participant', () => {
   });
 });
 
+describe('the HTTP step cut off by the global deadline', () => {
+  it('names the requests still running in the report', async () => {
+    let entered!: () => void;
+    const inHandler = new Promise<void>((resolve) => (entered = resolve));
+    @Controller() class Slow { @Get('/slow') async slow() { entered(); await sleep(5_000); return 'late'; } }
+    @Module({ imports: [HttpModule.forRoot({ port: 0, drainTimeout: 60_000 })], controllers: [Slow] }) class AppModule {}
+    const app = await bootstrap(AppModule, { ...quiet, shutdownTimeout: 300 });
+    const pending = request(`${app.url}/slow`).catch(() => undefined);
+    await inHandler;
+    const report = await app.close();
+    const http = step(report.steps, 'http', 'http');
+    expect(http.status).toBe('timeout');
+    expect(http.error).toMatch(/1 request still running/);
+    await pending;
+  });
+});
+
 describe('createScope', () => {
   it('throws QUIESCE_STOPPING once the app is stopping or stopped', async () => {
     @Module({}) class AppModule {}
