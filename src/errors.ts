@@ -26,33 +26,121 @@ export class QuiesceError extends Error {
   readonly code: QuiesceErrorCode;
 
   constructor(code: QuiesceErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(bounded(message), options);
     this.code = code;
     this.name = new.target.name;
   }
 }
 
+/**
+ * Message templates for the errors whose words depend on facts the graph finds (fastify's errors.js keeps
+ * each template next to its code): throw sites pass the facts, the wording lives here. Paths stay whole
+ * while they fit; whatever the graph's size, a message stays under `maxMessageChars`.
+ */
+export const messages = {
+  QUIESCE_CYCLE: (path: readonly string[], members: readonly { name: string; module: string }[]): string =>
+    `Dependency cycle: ${joinPath(path)}\n` +
+    elideLines(
+      members.map((m) => `  ${m.name} in ${m.module}`),
+      (n) => `  ... ${n} more providers of the cycle (each listed once in the path above) ...`,
+    ).join('\n') +
+    '\n  Constructor injection cannot build a cycle: move what the providers share into a new provider they all depend on.',
+  QUIESCE_MISSING_PROVIDER: (f: { token: string; requester: string; site: string; chain: readonly string[]; module: string; root: string }): string =>
+    `No provider for ${f.token}, needed by ${f.requester} (${f.site}).\n` +
+    `  Resolution path: ${joinPath(f.chain)}\n` +
+    `  ${f.requester} is declared in ${f.module}.\n` +
+    `  Add a provider for ${f.token} to a module that ${f.root} imports, or mark the dependency @optional().`,
+  /** Two modules (`first`, `second`: each module and, for controllers, its list), or one module listing it twice. */
+  QUIESCE_DUPLICATE_PROVIDER: (
+    f: { token: string; first: string; second: string } | { token: string; module: string; lists: 'providers' | 'controllers' | 'both' },
+  ): string =>
+    `Two providers for ${f.token}: ` +
+    ('module' in f
+      ? f.lists === 'both'
+        ? `${f.module} lists it under providers and under controllers; a controller is a provider already: list it under controllers only.`
+        : `${f.module} lists it twice${f.lists === 'controllers' ? ' under controllers' : ''}.`
+      : `one in ${f.first} and one in ${f.second}.`) +
+    ' Keep one; to replace a provider in tests, use createTestApp(..., { overrides }).',
+  /** A singleton that would capture a request-scoped provider; `path` items read `Name (scope)`. */
+  QUIESCE_SCOPE: (f: { singleton: string; module: string; captured: string; path: readonly string[] }): string =>
+    `${f.singleton} (singleton, ${f.module}) would capture request-scoped ${f.captured}: ${joinPath(f.path)}. A singleton outlives every request. ` +
+    `Make ${f.singleton} request-scoped ({ provide: ${f.singleton}, useClass: ${f.singleton}, scope: 'request' }), or pass request data as method arguments.`,
+  QUIESCE_INVALID_OPTIONS: (option: string, expected: string, value: unknown): string => `Invalid ${option}: got ${showValue(value)}, expected ${expected}.`,
+} as const;
+
+/** No message grows past this, however large the graph (a 5,000-provider cycle used to make a 135 kB line). */
+const maxMessageChars = 60_000;
+/** The share of it a path may take before its middle is elided (the whole path stays on the error's `path`). */
+const maxPathChars = 48_000;
+/** Listings (one line per provider) keep this many lines at each end. */
+const listingEnds = 10;
+const maxLineChars = 300;
+
+/** `A -> B -> C`, whole while it fits in `maxPathChars`; beyond, its two ends and how many were left out. */
+export function joinPath(names: readonly string[], budget = maxPathChars): string {
+  let total = 0;
+  for (const name of names) {
+    total += name.length + 4;
+    if (total > budget) break;
+  }
+  if (total <= budget) return names.join(' -> ');
+  const half = Math.floor(budget / 2);
+  const head: string[] = [];
+  const tail: string[] = [];
+  for (let used = 0, i = 0; i < names.length && used + names[i]!.length + 4 <= half; i++) {
+    head.push(names[i]!);
+    used += names[i]!.length + 4;
+  }
+  for (let used = 0, i = names.length - 1; i >= head.length && used + names[i]!.length + 4 <= half; i--) {
+    tail.unshift(names[i]!);
+    used += names[i]!.length + 4;
+  }
+  return [...head, `... (${names.length - head.length - tail.length} more) ...`, ...tail].join(' -> ');
+}
+
+/** A message cut in its middle to `maxMessageChars` (a user's error message can be of any size too). */
+function bounded(message: string): string {
+  if (message.length <= maxMessageChars) return message;
+  const keep = Math.floor((maxMessageChars - 100) / 2);
+  return `${message.slice(0, keep)}\n... (${message.length - 2 * keep} characters left out) ...\n${message.slice(-keep)}`;
+}
+
+/** The first and last `listingEnds` lines (each cut to `maxLineChars`), and one line saying how many were left out. */
+function elideLines(lines: readonly string[], more: (count: number) => string): string[] {
+  const cut = (line: string): string => (line.length > maxLineChars ? `${line.slice(0, maxLineChars - 3)}...` : line);
+  if (lines.length <= 2 * listingEnds + 1) return lines.map(cut);
+  return [...lines.slice(0, listingEnds).map(cut), more(lines.length - 2 * listingEnds), ...lines.slice(-listingEnds).map(cut)];
+}
+
 export class CycleError extends QuiesceError {
-  constructor(readonly path: readonly string[], detail: string) {
-    super('QUIESCE_CYCLE', `Dependency cycle: ${path.join(' -> ')}${detail}`);
+  /**
+   * `path`: the whole cycle, first node repeated (`Alpha -> Beta -> Alpha`), however long.
+   * `members`: each provider of the cycle once, with the module that declares it.
+   */
+  constructor(
+    readonly path: readonly string[],
+    members: readonly { name: string; module: string }[],
+  ) {
+    super('QUIESCE_CYCLE', messages.QUIESCE_CYCLE(path, members));
   }
 }
 
 export class MissingProviderError extends QuiesceError {
-  constructor(message: string) {
-    super('QUIESCE_MISSING_PROVIDER', message);
+  constructor(facts: Parameters<typeof messages.QUIESCE_MISSING_PROVIDER>[0]) {
+    super('QUIESCE_MISSING_PROVIDER', messages.QUIESCE_MISSING_PROVIDER(facts));
   }
 }
 
 export class DuplicateProviderError extends QuiesceError {
-  constructor(message: string) {
-    super('QUIESCE_DUPLICATE_PROVIDER', message);
+  constructor(facts: Parameters<typeof messages.QUIESCE_DUPLICATE_PROVIDER>[0]) {
+    super('QUIESCE_DUPLICATE_PROVIDER', messages.QUIESCE_DUPLICATE_PROVIDER(facts));
   }
 }
 
 export class ScopeError extends QuiesceError {
-  constructor(message: string) {
-    super('QUIESCE_SCOPE', message);
+  /** A whole message, or the facts of a singleton that would capture a request-scoped provider. */
+  constructor(message: string | Parameters<typeof messages.QUIESCE_SCOPE>[0]) {
+    super('QUIESCE_SCOPE', typeof message === 'string' ? message : messages.QUIESCE_SCOPE(message));
   }
 }
 
@@ -68,12 +156,8 @@ export class InvalidProviderError extends QuiesceError {
  * With only the first argument, it is the whole message.
  */
 export class InvalidOptionsError extends QuiesceError {
-  constructor(
-    readonly option: string,
-    expected?: string,
-    value?: unknown,
-  ) {
-    super('QUIESCE_INVALID_OPTIONS', expected === undefined ? option : `Invalid ${option}: got ${showValue(value)}, expected ${expected}.`);
+  constructor(option: string, expected?: string, value?: unknown) {
+    super('QUIESCE_INVALID_OPTIONS', expected === undefined ? option : messages.QUIESCE_INVALID_OPTIONS(option, expected, value));
   }
 }
 
@@ -137,7 +221,8 @@ export class AsyncResolutionError extends QuiesceError {
   constructor(what: string, path: string) {
     super(
       'QUIESCE_ASYNC_RESOLUTION',
-      `${what} is created asynchronously (async factory or init hook on ${path}); use app.getAsync() instead of app.get().`,
+      `${what} is created asynchronously (an async factory or init hook on ${path} or on one of its transient dependencies, ` +
+        'or a chain of transients more than 512 deep); use app.getAsync() instead of app.get().',
     );
   }
 }

@@ -9,9 +9,9 @@
  */
 import type { Logger } from 'pino';
 import { AsyncResolutionError, NotFoundError, ScopeError, StoppingError } from '../errors.js';
-import { destroyParts, initParts, classHasInit, classIsDisposable } from '../lifecycle/disposables.js';
+import { destroyParts, initParts, classHasInit, classIsDisposable } from './disposables.js';
 import { runWithTimeout } from '../lifecycle/deadline.js';
-import { destroyTasks } from '../lifecycle/destroy-plan.js';
+import { destroyTasks } from './destroy-plan.js';
 import { describeSafely, runShutdown } from '../lifecycle/shutdown.js';
 import type { ShutdownTask, StartupTask, StepPart } from '../lifecycle/tasks.js';
 import { tokenName, type Token } from '../tokens.js';
@@ -51,6 +51,8 @@ export class Container {
   private singletons = new Map<Token, unknown>();
   /** Epoch ms of the startup deadline, given to init hooks as `ctx.deadline` (Infinity outside startup). */
   initDeadline = Infinity;
+  /** create() calls nested on the current stack (see create). */
+  private depth = 0;
   /** Per transient node: may an instance be Disposable (undefined = only known once created)? Filled lazily. */
   private readonly disposableHint = new Map<ProviderNode, boolean | undefined>();
 
@@ -214,14 +216,27 @@ export class Container {
     return value;
   }
 
-  /** Creates a new instance of `node` owned by `owner`: arguments, construction, init, record. */
+  /**
+   * Creates a new instance of `node` owned by `owner`: arguments, construction, init, record.
+   * Creating a transient creates its transient dependencies by recursion, so past `maxSyncDepth` nested
+   * creations the rest continues on a fresh stack (a microtask), as an asynchronous creation: a chain of
+   * 10,000 transients under a singleton resolves instead of overflowing the stack (issue 10 item 8).
+   */
   private create(node: ProviderNode, owner: InstanceOwner, collector: InstanceRecord[] | null, signal?: AbortSignal): Maybe<unknown> {
-    // A transient known not to be Disposable is transparent for ordering: it passes its dependencies up.
-    const transparent = node.scope === 'transient' && this.hint(node) === false;
-    const own: InstanceRecord[] | null = transparent ? collector : [];
-    const args = this.resolveArgs(node, owner, own, signal);
-    const constructed = then(args, (a) => this.construct(node, a as unknown[], owner, own, signal));
-    return then(constructed, (value) => this.afterInit(node, value, owner, own, collector, transparent, signal));
+    if (this.depth >= maxSyncDepth) {
+      return new Pending(Promise.resolve().then(() => boxed(this.create(node, owner, collector, signal))));
+    }
+    this.depth++;
+    try {
+      // A transient known not to be Disposable is transparent for ordering: it passes its dependencies up.
+      const transparent = node.scope === 'transient' && this.hint(node) === false;
+      const own: InstanceRecord[] | null = transparent ? collector : [];
+      const args = this.resolveArgs(node, owner, own, signal);
+      const constructed = then(args, (a) => this.construct(node, a as unknown[], owner, own, signal));
+      return then(constructed, (value) => this.afterInit(node, value, owner, own, collector, transparent, signal));
+    } finally {
+      this.depth--;
+    }
   }
 
   private resolveArgs(node: ProviderNode, owner: InstanceOwner, own: InstanceRecord[] | null, signal: AbortSignal | undefined): Maybe<unknown[]> {
@@ -347,6 +362,9 @@ function singletonDependencies(node: ProviderNode): ProviderNode[] {
   }
   return found;
 }
+
+/** Nested creations on one stack before the rest continues on a fresh one: far below any stack limit. */
+const maxSyncDepth = 512;
 
 function noop(): void {}
 

@@ -49,14 +49,11 @@ function collectDefinitions(modules: readonly LoadedModule[], overrides: readonl
       const previous = byToken.get(def.token);
       if (previous) {
         const same = previous.module === module;
+        const token = tokenName(def.token);
         throw new DuplicateProviderError(
-          `Two providers for ${tokenName(def.token)}: ` +
-            (same
-              ? previous.controller === def.controller
-                ? `${module.name} lists it twice${def.controller ? ' under controllers' : ''}.`
-                : `${module.name} lists it under providers and under controllers; a controller is a provider already: list it under controllers only.`
-              : `one in ${describeModule(previous.module)}${listName(previous)} and one in ${describeModule(module)}${listName(def)}.`) +
-            ' Keep one; to replace a provider in tests, use createTestApp(..., { overrides }).',
+          same
+            ? { token, module: module.name, lists: previous.controller === def.controller ? (def.controller ? 'controllers' : 'providers') : 'both' }
+            : { token, first: `${describeModule(previous.module)}${listName(previous)}`, second: `${describeModule(module)}${listName(def)}` },
         );
       }
       byToken.set(def.token, def);
@@ -143,13 +140,18 @@ function assignIds(nodes: ProviderNode[]): void {
 
 function linkDependencies(nodes: readonly ProviderNode[], byToken: ReadonlyMap<Token, ProviderNode>): void {
   const missing: { node: ProviderNode; dep: Dependency }[] = [];
+  let distinct = new Set<ProviderNode>();
   const lookup = (node: ProviderNode, dep: Dependency): ProviderNode | undefined => {
     const target = byToken.get(dep.token);
     if (!target && !dep.optional && dep.token !== undefinedToken) missing.push({ node, dep });
-    if (target && !node.deps.includes(target)) node.deps.push(target);
+    if (target && !distinct.has(target)) {
+      distinct.add(target);
+      node.deps.push(target);
+    }
     return target;
   };
   for (const node of nodes) {
+    if (distinct.size > 0) distinct = new Set();
     node.args = node.def.args.map((dep) => lookup(node, dep));
     node.properties = node.def.properties.map((dep) => ({ key: dep.property!, node: lookup(node, dep) }));
   }
@@ -158,19 +160,30 @@ function linkDependencies(nodes: readonly ProviderNode[], byToken: ReadonlyMap<T
 }
 
 function missingProviderError(node: ProviderNode, dep: Dependency, nodes: readonly ProviderNode[]): MissingProviderError {
-  const chain = [...chainFromRoot(node, nodes).map((n) => n.name), tokenName(dep.token)];
-  return new MissingProviderError(
-    `No provider for ${tokenName(dep.token)}, needed by ${node.name} (${dep.site}).\n` +
-      `  Resolution path: ${chain.join(' -> ')}\n` +
-      `  ${node.name} is declared in ${describeModule(node.def.module)}.\n` +
-      `  Add a provider for ${tokenName(dep.token)} to a module that ${node.def.module.path[0]} imports, or mark the dependency @optional().`,
-  );
+  return new MissingProviderError({
+    token: tokenName(dep.token),
+    requester: node.name,
+    site: dep.site,
+    chain: [...chainFromRoot(node, nodes).map((n) => n.name), tokenName(dep.token)],
+    module: describeModule(node.def.module),
+    root: node.def.module.path[0]!,
+  });
 }
 
-/** A shortest chain of dependents from a node that nothing depends on down to `node`. */
+/**
+ * A shortest chain of dependents from a node that nothing depends on down to `node`.
+ * Linear in the graph: each dependents list grows by push (copying it on every append made a missing
+ * provider next to a hub with 20,000 dependents take seconds).
+ */
 function chainFromRoot(node: ProviderNode, nodes: readonly ProviderNode[]): ProviderNode[] {
   const dependents = new Map<ProviderNode, ProviderNode[]>();
-  for (const n of nodes) for (const d of n.deps) dependents.set(d, [...(dependents.get(d) ?? []), n]);
+  for (const n of nodes) {
+    for (const d of n.deps) {
+      const list = dependents.get(d);
+      if (list) list.push(n);
+      else dependents.set(d, [n]);
+    }
+  }
   const cameFrom = new Map<ProviderNode, ProviderNode | null>([[node, null]]);
   const queue = [node];
   for (let i = 0; i < queue.length; i++) {
@@ -222,12 +235,11 @@ function topologicalOrder(nodes: readonly ProviderNode[]): ProviderNode[] {
   return ordered;
 }
 
+/** The whole cycle once in the path (first node repeated); each provider's module in a listing bounded in size. */
 function cycleError(cycle: readonly ProviderNode[]): CycleError {
-  const path = [...cycle.map((n) => n.name), cycle[0]!.name];
-  const where = cycle.map((n) => `  ${n.name} in ${describeModule(n.def.module)}`).join('\n');
   return new CycleError(
-    path,
-    `\n${where}\n  Constructor injection cannot build a cycle: move what the providers share into a new provider they all depend on.`,
+    [...cycle.map((n) => n.name), cycle[0]!.name],
+    cycle.map((n) => ({ name: n.name, module: describeModule(n.def.module) })),
   );
 }
 
@@ -236,34 +248,53 @@ function cycleError(cycle: readonly ProviderNode[]): CycleError {
  * becomes request-scoped; any other singleton that would capture one is an error naming both.
  */
 function applyRequestScope(ordered: readonly ProviderNode[]): void {
+  const clean = new Set<ProviderNode>(); // transients known to reach no request-scoped provider
   for (const node of ordered) {
     if (node.scope === 'request' || node.scope === 'transient') continue;
-    const path = pathToRequestScoped(node);
+    const path = pathToRequestScoped(node, clean);
     if (!path) continue;
     if (node.def.controller) {
       node.scope = 'request';
       continue;
     }
-    const captured = path[path.length - 1]!;
-    throw new ScopeError(
-      `${node.name} (singleton, ${describeModule(node.def.module)}) would capture request-scoped ${captured.name}: ` +
-        `${path.map((n) => `${n.name} (${n.scope})`).join(' -> ')}. A singleton outlives every request. ` +
-        `Make ${node.name} request-scoped ({ provide: ${node.name}, useClass: ${node.name}, scope: 'request' }), or pass request data as method arguments.`,
-    );
+    throw new ScopeError({
+      singleton: node.name,
+      module: describeModule(node.def.module),
+      captured: path[path.length - 1]!.name,
+      path: path.map((n) => `${n.name} (${n.scope})`),
+    });
   }
 }
 
-/** Path from a node through transient dependencies to a request-scoped one, or undefined. */
-function pathToRequestScoped(node: ProviderNode): ProviderNode[] | undefined {
-  const stack: ProviderNode[][] = node.deps.map((dep) => [node, dep]);
-  const seen = new Set<ProviderNode>();
-  while (stack.length > 0) {
-    const path = stack.pop()!;
-    const last = path[path.length - 1]!;
-    if (last.scope === 'request') return path;
-    if (last.scope !== 'transient' || seen.has(last)) continue;
-    seen.add(last);
-    for (const dep of last.deps) stack.push([...path, dep]);
+/**
+ * Path from a node through transient dependencies to a request-scoped one, or undefined.
+ * Linear: each node reached is visited once and remembers where it was reached from (copying the path
+ * on every step made a chain of 10,000 transients quadratic in time and memory).
+ */
+function pathToRequestScoped(node: ProviderNode, clean: Set<ProviderNode>): ProviderNode[] | undefined {
+  const cameFrom = new Map<ProviderNode, ProviderNode>();
+  const stack: ProviderNode[] = [];
+  for (const dep of node.deps) {
+    if (cameFrom.has(dep) || clean.has(dep)) continue;
+    cameFrom.set(dep, node);
+    stack.push(dep);
   }
+  while (stack.length > 0) {
+    const last = stack.pop()!;
+    if (last.scope === 'request') {
+      const path: ProviderNode[] = [];
+      for (let n: ProviderNode | undefined = last; n !== undefined && n !== node; n = cameFrom.get(n)) path.push(n);
+      path.push(node);
+      return path.reverse();
+    }
+    if (last.scope !== 'transient') continue;
+    for (const dep of last.deps) {
+      if (cameFrom.has(dep) || clean.has(dep) || dep === node) continue;
+      cameFrom.set(dep, last);
+      stack.push(dep);
+    }
+  }
+  // the search was exhaustive: no transient it reached leads to a request-scoped provider
+  for (const reached of cameFrom.keys()) if (reached.scope === 'transient') clean.add(reached);
   return undefined;
 }

@@ -12,7 +12,7 @@
  */
 import { HookTimeoutError, QuiesceError } from '../errors.js';
 import { Deadline } from '../lifecycle/deadline.js';
-import { destroyTasks } from '../lifecycle/destroy-plan.js';
+import { destroyTasks } from './destroy-plan.js';
 import { describeSafely, startShutdown } from '../lifecycle/shutdown.js';
 import { tokenName, type Token } from '../tokens.js';
 import type { DestroyContext, ShutdownReport } from '../types.js';

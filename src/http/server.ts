@@ -23,7 +23,9 @@
  * after setup (and the plugins it registered) has loaded, so that everything setup registers at the root —
  * hooks, decorators, error and not-found handlers, and plugins wrapped with fastify-plugin (cors, helmet,
  * websocket, ...) — applies to them. A plugin registered without fastify-plugin keeps its hooks to itself,
- * as fastify intends: use it for routes of its own.
+ * as fastify intends: use it for routes of its own. Root hooks reach every context, the health routes'
+ * too (fastify adds a hook to existing children): an auth hook must let the probes through, or the probes
+ * move to `healthPort`, a listener that setup never touches.
  */
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
@@ -148,6 +150,21 @@ export class HttpServer {
   /** Route handlers running now (all routes). */
   get requestsRunning(): number {
     return this.inFlight.size;
+  }
+
+  /**
+   * What the HTTP step is still waiting for, in words (undefined when nothing): for a scheduler that reports
+   * the step at the global deadline itself, before stop() could reject with its own DrainTimeoutError.
+   */
+  describePending(): string | undefined {
+    const parts: string[] = [];
+    const requests = this.inFlight.size;
+    if (requests > 0) parts.push(`${requests} request${requests === 1 ? '' : 's'} still running (${this.inFlight.describe()})`);
+    const websockets = this.websockets.open;
+    if (websockets > 0) parts.push(`${websockets} WebSocket${websockets === 1 ? '' : 's'} open`);
+    const connections = this.connections?.connections ?? 0;
+    if (connections > 0) parts.push(`${connections} connection${connections === 1 ? '' : 's'} open`);
+    return parts.length > 0 ? `http drain: ${parts.join(', ')}` : undefined;
   }
 
   /** Checks the controllers and prepares their routes; start() registers them after setup. Call before start(). */

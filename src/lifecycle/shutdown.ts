@@ -13,7 +13,7 @@
  *   goes through the same decision, `overDeadline()`, so a step never starts at the deadline and then gets
  *   reported 'timeout' instead of 'skipped'.
  * - Relay tasks (`relay: true`, no parts) only carry order through instances that have nothing to destroy;
- *   they are not reported. They keep the plan linear in the size of the instance graph (see destroy-plan.ts).
+ *   they are not reported. They keep the plan linear in the size of the instance graph (see container/destroy-plan.ts).
  *
  * Cost: what finishes at once costs nothing but the calls. A part that returns without a promise needs no
  * timer, no AbortController (a part's signal is created only if the part reads `ctx.signal`), no promise;
@@ -382,6 +382,9 @@ function buildStates(tasks: readonly ShutdownTask[], concurrency: 'graph' | 'seq
   let byId: Map<string, StepState> | undefined;
   const states: StepState[] = new Array<StepState>(tasks.length);
   let previous: StepState | undefined;
+  // the id looked up last: every step of an app plan names the HTTP step first, so most lookups repeat
+  let lastId: string | undefined;
+  let lastState: StepState | undefined;
   for (let index = 0; index < tasks.length; index++) {
     const task = tasks[index]!;
     const state: StepState = { task, waitingFor: 0, next: undefined, started: false, running: false, startMs: -1, endMs: -1 };
@@ -394,7 +397,9 @@ function buildStates(tasks: readonly ShutdownTask[], concurrency: 'graph' | 'seq
     }
     for (let a = 0; a < after.length; a++) {
       const id = after[a]!;
-      const before = byId === undefined ? findBefore(states, index, id) : byId.get(id);
+      const before = id === lastId ? lastState : byId === undefined ? findBefore(states, index, id) : byId.get(id);
+      lastId = id;
+      lastState = before;
       if (before === undefined) {
         const known = id === task.id || tasks.some((other) => other.id === id);
         throw new Error(

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createTestApp, HttpModule, inject, injectable, Module, onDestroy } from '../../src/index.js';
+import { createTestApp, HttpModule, inject, injectable, Module, onDestroy, token, type Provider } from '../../src/index.js';
 
 describe('step ids are unique by construction, whatever the tokens are', () => {
   it('gives every step a unique id when string tokens are named exactly like generated ids, and close() resolves ok', async () => {
@@ -59,4 +60,34 @@ describe('step ids are unique by construction, whatever the tokens are', () => {
     ]);
     await app.close();
   });
+
+  it('keeps step ids unique for any mix of names that look generated, singleton or transient', async () => {
+    // Names drawn from ids the library generates; token() makes distinct tokens with the same name.
+    const names = ['A', 'A#2', 'A#3', 'A[1]', 'A[2]', 'A#2[1]', 'A[1][1]', 'A[1]#2', 'http', 'http#2', 'http[1]'];
+    const entry = fc.record({ name: fc.constantFrom(...names), transient: fc.boolean() });
+    await fc.assert(
+      fc.asyncProperty(fc.array(entry, { minLength: 1, maxLength: 12 }), async (entries) => {
+        let disposed = 0;
+        const tokens = entries.map((e) => token<unknown>(e.name));
+        const providers: Provider[] = entries.map((e, i) => ({
+          provide: tokens[i]!,
+          useFactory: () => ({}),
+          dispose: () => void disposed++,
+          ...(e.transient ? { scope: 'transient' as const } : {}),
+        }));
+        // two instances of every transient, owned by the app
+        const transients = tokens.filter((_, i) => entries[i]!.transient);
+        providers.push({ provide: 'Root', useFactory: () => ({}), inject: [...transients, ...transients] });
+        @Module({ imports: [HttpModule.forRoot({ port: 0 })], providers }) class AppModule {}
+
+        const app = await createTestApp(AppModule);
+        const report = await app.close('test');
+        const ids = report.steps.map((step) => step.id);
+        expect(new Set(ids).size).toBe(ids.length);
+        expect(report.ok).toBe(true);
+        expect(disposed).toBe(entries.length + transients.length); // singletons once, each transient twice
+      }),
+      { numRuns: 40 },
+    );
+  }, 60_000);
 });

@@ -288,3 +288,41 @@ describe('scope errors', () => {
     await app.close();
   });
 });
+
+describe('what the container records', () => {
+  // Root cause (issue 13): every instance stored the nearest Disposables it reached through instances without
+  // a destroy step (filled with Array.includes), so a hub without hooks between D Disposables below and N
+  // dependents above cost N × D entries (and quadratic time) at bootstrap. Records now keep their direct
+  // dependencies only, and the destroy plan relays the order through the hub.
+  it('keeps memory linear in the edges, and still destroys every dependent before what the hub uses', async () => {
+    const events: string[] = [];
+    const count = 100;
+    const below = Array.from({ length: count }, (_, i) => {
+      const Below = { [`Below${i}`]: class { close() { events.push(`below:${i}`); } } }[`Below${i}`]!;
+      onDestroy()(Below.prototype, 'close', Object.getOwnPropertyDescriptor(Below.prototype, 'close')!);
+      return Below;
+    });
+    const hub = { provide: 'Hub', useFactory: (...deps: unknown[]) => ({ deps }), inject: below };
+    const above = Array.from({ length: count }, (_, i) => ({
+      provide: `Above${i}`,
+      useFactory: (h: unknown) => ({ h }),
+      inject: ['Hub'],
+      dispose: () => void events.push(`above:${i}`),
+    }));
+    @Module({ providers: [...below, hub, ...above] })
+    class AppModule {}
+    const container = containerFor(AppModule);
+    for (const task of container.startupTasks()) await task.run(new AbortController().signal);
+    const records = container.appOwner.records;
+    expect(records).toHaveLength(2 * count + 1);
+    expect(records.reduce((sum, record) => sum + record.deps.length, 0)).toBe(2 * count); // one per edge, not count²
+    const plan = container.destroyPlan();
+    const { runShutdown } = await import('../../src/lifecycle/shutdown.js');
+    const report = await runShutdown(plan, { reason: 'test', timeoutMs: 1_000, concurrency: 'graph' });
+    expect(report.steps).toHaveLength(2 * count); // the hub relays, it is not a step
+    const lastAbove = Math.max(...events.map((e, i) => (e.startsWith('above') ? i : -1)));
+    const firstBelow = events.findIndex((e) => e.startsWith('below'));
+    expect(lastAbove).toBeLessThan(firstBelow);
+    expect(container.appOwner.records).toHaveLength(0); // handed over: a closed app keeps none
+  });
+});

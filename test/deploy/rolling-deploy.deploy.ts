@@ -161,6 +161,10 @@ describe.skipIf(SKIP)('rolling deploy of two replicas behind a load balancer', (
   for (const variant of VARIANTS.filter((v) => SELECTED.includes(v.key))) {
     if (variant.key === 'quiesce') {
       it(`loses nothing with the k8s.yaml settings: 0 client-visible errors, 0 acknowledged writes missing, every replica exits 0 (drainDelay ${K8S.drainDelayMs} ms, shutdownTimeout ${K8S.shutdownTimeoutMs} ms)`, async () => {
+        // Root causes seen here (issue 15): requests on connections accepted just before the listener closed
+        // got fastify's 503, which nginx does not retry for a POST (fixed in the HTTP drain: they are served);
+        // connections still in the kernel's accept queue when the listener closes are reset after nginx sent
+        // the request (502, "recv() failed (104: Connection reset by peer)"): frequent on a CPU-starved host.
         const m = await measure(variant);
         expect(m.getErrors.map(describeFailure), 'client-visible GET errors').toEqual([]);
         expect(m.postErrors.map(describeFailure), 'client-visible POST errors').toEqual([]);

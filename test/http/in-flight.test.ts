@@ -153,6 +153,17 @@ describe('in-flight handlers at shutdown', () => {
     gates.open.resolve();
   });
 
+  it('describes what it still waits for, for a scheduler that reports the step at the deadline itself', async () => {
+    const { server, gates, port } = await start();
+    expect(server.describePending()).toBeUndefined();
+    const entered = gates.nextEntered();
+    const socket = await send(port, '/slow');
+    await entered;
+    expect(server.describePending()).toBe('http drain: 1 request still running (GET /slow: 1), 1 connection open');
+    gates.open.resolve();
+    socket.destroy();
+  });
+
   it('counts a callback-style handler until its response is sent', async () => {
     const { server, gates, url } = await start();
     const entered = gates.nextEntered();

@@ -7,6 +7,8 @@ import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { injectable } from 'inversify';
+import { once } from 'node:events';
+import net from 'node:net';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bootstrap } from '../../src/bootstrap.js';
@@ -70,6 +72,15 @@ async function start(setup: NonNullable<HttpModuleOptions['setup']>, options: Ht
   return app;
 }
 
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
 async function get(app: App, path: string, headers: Record<string, string> = {}, method: 'GET' | 'OPTIONS' = 'GET') {
   const res = await request(`${app.url}${path}`, { method, headers });
   const text = await res.body.text();
@@ -100,6 +111,19 @@ describe('HttpModule setup', () => {
       status: 200,
       body: { id: '1', user: 'user:secret' },
     });
+  });
+
+  it('keeps the probes on healthPort out of what setup registers: an auth hook never turns them into a 401', async () => {
+    // On the main port, a root hook reaches the health routes too (fastify applies it to every context).
+    const onMain = await start((fastify, app) => void fastify.addHook('onRequest', app.get(Auth).onRequest));
+    expect((await get(onMain, '/readyz')).status).toBe(401);
+    await onMain.close();
+
+    const port = await freePort();
+    const app = await start((fastify, app) => void fastify.addHook('onRequest', app.get(Auth).onRequest), { healthPort: port });
+    expect((await request(`http://127.0.0.1:${port}/readyz`)).statusCode).toBe(200);
+    expect((await request(`http://127.0.0.1:${port}/healthz`)).statusCode).toBe(200);
+    expect((await get(app, '/users/1')).status).toBe(401);
   });
 
   it('gives async singletons through app.getAsync', async () => {

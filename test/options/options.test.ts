@@ -131,7 +131,7 @@ describe('HttpModule options are validated by bootstrap before anything is creat
   });
 
   it('accepts valid HTTP options, Infinity as drainTimeout, and a healthPort of 0 or other than the port', async () => {
-    const { AppModule, created } = trackedModule([HttpModule.forRoot({ port: 0, drainTimeout: 1_000, drainDelay: 0, host: 'localhost', fastify: {} })]);
+    const { AppModule, created } = trackedModule([HttpModule.forRoot({ port: 0, drainTimeout: Infinity, drainDelay: 0, host: 'localhost', fastify: {} })]);
     const app = await createTestApp(AppModule);
     expect(created).toEqual(['Db']);
     expect((await app.close()).ok).toBe(true);

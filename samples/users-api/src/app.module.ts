@@ -23,6 +23,7 @@ export function createAppModule(config: Config) {
         port: config.port,
         host: config.host,
         drainDelay: config.drainDelayMs,
+        healthPort: config.healthPort,
         readinessPath: READINESS_PATH,
         livenessPath: LIVENESS_PATH,
       }),

@@ -17,6 +17,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** How long to keep serving (readiness 503) before closing the listener. */
   drainDelayMs: number;
+  /** HEALTH_PORT: /readyz and /healthz on their own listener, open until shutdown has finished. */
+  healthPort?: number;
   logLevel: string;
 }
 
@@ -36,6 +38,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     dataDir: resolve(cwd, nonEmpty(env.DATA_DIR) ?? '.data/users-api'),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 1, 3_600_000),
     drainDelayMs: integer(env, 'DRAIN_DELAY_MS', 0, 0, 3_600_000),
+    healthPort: nonEmpty(env.HEALTH_PORT) === undefined ? undefined : integer(env, 'HEALTH_PORT', 0, 0, 65_535),
     logLevel: nonEmpty(env.LOG_LEVEL) ?? 'info',
   };
   // quiesce counts the drain delay inside the shutdown deadline: leave time for the rest.

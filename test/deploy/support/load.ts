@@ -110,7 +110,8 @@ export class Load {
     this.result.gets++;
     const acked = this.result.acked;
     const expected = acked.length === 0 ? undefined : acked[(w * 7919 + k * 104_729) % acked.length];
-    const path = expected === undefined ? '/users?limit=5' : `/users/${expected.id}`;
+    // The request id in the URL too: nginx's error log names the request line, not its headers.
+    const path = expected === undefined ? `/users?limit=5&rid=${requestId}` : `/users/${expected.id}?rid=${requestId}`;
     try {
       const res = await client.request({ method: 'GET', path, headers: { 'x-request-id': requestId } });
       const text = await res.body.text();
@@ -129,7 +130,7 @@ export class Load {
   async #post(client: Client, requestId: string, w: number, k: number): Promise<void> {
     this.result.posts++;
     const email = `${this.options.tag}-${w}-${k}@deploy.test`;
-    const path = '/users';
+    const path = `/users?rid=${requestId}`;
     try {
       const res = await client.request({
         method: 'POST',

@@ -162,17 +162,16 @@ export class Nginx {
     return text.split('\n').filter((line) => line.trim() !== '');
   }
 
-  /** What nginx logged as the cause of a failed request (`*N <cause>, client: ...`), matched by connection and request line. */
+  /** What nginx logged as the cause of a failed request (`*N <cause>, client: ...`), found by the request id in its URL. */
   static cause(errorLog: readonly string[], access: AccessLine): string | undefined {
-    const marker = ` *${access.connection} `;
-    const requestLine = `request: "${access.method} ${access.uri} `;
-    const lines = errorLog.filter((l) => l.includes(marker) && l.includes(requestLine));
+    const requestLine = `rid=${access.id} HTTP/`;
+    const lines = errorLog.filter((l) => l.includes(requestLine));
     // The [error] line says what failed; a [warn] "upstream server temporarily disabled" follows it.
     const line = lines.find((l) => l.includes('[error]')) ?? lines[0];
     if (line === undefined) return undefined;
-    const start = line.indexOf(marker) + marker.length;
+    const start = line.search(/ \*\d+ /);
     const end = line.indexOf(', client:', start);
-    return line.slice(start, end === -1 ? undefined : end);
+    return line.slice(start === -1 ? 0 : line.indexOf(' ', start + 1) + 1, end === -1 ? undefined : end);
   }
 
   async #waitListening(port: number, timeoutMs: number): Promise<void> {

@@ -4,9 +4,9 @@
  * A useValue is not owned: only the provider's dispose (if any) runs for it.
  * Init parts mirror this: @onInit methods, then the provider's init.
  */
-import type { ProviderDef } from '../container/providers.js';
-import { getClassHooks, getDestroyHooks, getInitHooks } from './hooks.js';
-import type { StepPart } from './tasks.js';
+import { getClassHooks, getDestroyHooks, getInitHooks } from '../lifecycle/hooks.js';
+import type { StepPart } from '../lifecycle/tasks.js';
+import type { ProviderDef } from './providers.js';
 
 const noParts: readonly StepPart[] = Object.freeze([]);
 
@@ -54,7 +54,9 @@ class MethodPart implements StepPart {
   }
 
   run(ctx: HookContextLike): unknown {
-    return this.disposer ? callMethod(this.target, this.method) : callMethod(this.target, this.method, ctx);
+    const target = this.target as Record<string | symbol, (this: object, ctx?: HookContextLike) => unknown>;
+    const method = target[this.method]!; // looked up at call time: the instance's method as it is now
+    return this.disposer ? method.call(target) : method.call(target, ctx);
   }
 }
 
@@ -63,13 +65,13 @@ class ProviderFunctionPart implements StepPart {
   readonly timeout = undefined;
 
   constructor(
-    private readonly fn: (instance: unknown) => unknown,
+    private readonly fn: (instance: unknown, ctx: HookContextLike) => unknown,
     private readonly instance: unknown,
     readonly label: string,
   ) {}
 
   run(ctx: HookContextLike): unknown {
-    return (this.fn as (instance: unknown, ctx: HookContextLike) => unknown)(this.instance, ctx);
+    return this.fn(this.instance, ctx);
   }
 }
 
@@ -97,10 +99,6 @@ function disposeMethod(instance: object): typeof Symbol.asyncDispose | typeof Sy
   if (typeof record[Symbol.asyncDispose] === 'function') return Symbol.asyncDispose;
   if (typeof record[Symbol.dispose] === 'function') return Symbol.dispose;
   return undefined;
-}
-
-function callMethod(instance: object, method: string | symbol, ...args: unknown[]): unknown {
-  return (instance as Record<string | symbol, (...a: unknown[]) => unknown>)[method]!(...args);
 }
 
 function isObject(value: unknown): value is object {

@@ -5,8 +5,8 @@
  * "B waits for A through C" needs one task per instance and one edge per dependency (linear), never the
  * set of nearest Disposables of every instance.
  */
-import type { InstanceRecord } from '../container/instance.js';
-import type { ShutdownTask } from './tasks.js';
+import type { ShutdownTask } from '../lifecycle/tasks.js';
+import type { InstanceRecord } from './instance.js';
 
 export function destroyTasks(records: readonly InstanceRecord[], first: readonly string[] = []): ShutdownTask[] {
   const owner = records[0]?.owner;
