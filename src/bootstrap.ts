@@ -2,7 +2,8 @@
  * bootstrap(): composes the parts. Validates the whole graph before creating anything, then
  * hands over to the App's state machine. No lifecycle logic lives here.
  */
-import { QuiesceApp, type AppSettings } from './app.js';
+import { QuiesceApp, type AppSettings } from './app/app.js';
+import { Phases, type Participant } from './app/phases.js';
 import { Container } from './container/container.js';
 import { buildGraph } from './container/graph.js';
 import { Module, type ModuleImport } from './container/module-decorator.js';
@@ -10,8 +11,8 @@ import { loadModules, type LoadedModule } from './container/modules.js';
 import { checkControllersServed, withAppLogger, type Provider } from './container/providers.js';
 import { NoReflectMetadataError } from './errors.js';
 import { HTTP_OPTIONS } from './http/http-module.js';
-import { controllerSources } from './http/request-scope.js';
-import { HttpServer, type HttpModuleOptions } from './http/server.js';
+import { HttpParticipant } from './http/participant.js';
+import type { HttpModuleOptions } from './http/server.js';
 import { createLogger } from './logger.js';
 import { validateBootstrapOptions, validateHttpOptions } from './options/index.js';
 import { installProcessHandlers } from './process/signals.js';
@@ -46,30 +47,41 @@ export async function bootstrap(root: ModuleImport, options: BootstrapOptions = 
 
   const httpOptions = graph.byToken.get(HTTP_OPTIONS)?.def.useValue as HttpModuleOptions | undefined;
   if (httpOptions !== undefined) validateHttpOptions(httpOptions, settings);
-  const createServer = httpOptions && ((): HttpServer => {
-    const options = testing ? { ...httpOptions, listen: false } : httpOptions;
-    const server = new HttpServer({ options, logger: settings.logger, isReady: app.isReady, app });
-    server.addControllers(
-      controllerSources({ container, logger: settings.logger, timeoutMs: settings.shutdownTimeout, concurrency: settings.disposeConcurrency }),
-    );
-    return server;
-  });
-  const app: QuiesceApp = new QuiesceApp(container, settings, createServer);
+  const http = httpOptions
+    ? new HttpParticipant({
+        id: uniqueId('http', graph.nodes),
+        options: testing ? { ...httpOptions, listen: false } : httpOptions,
+        container,
+        logger: settings.logger,
+        shutdownTimeout: settings.shutdownTimeout,
+        disposeConcurrency: settings.disposeConcurrency,
+      })
+    : undefined;
+  const participants: Participant[] = http ? [http] : [];
+  const phases = new Phases(container, participants, settings);
+  const app = new QuiesceApp(container, phases, settings, http);
 
   const signals = options.signals ?? defaults.signals;
-  if (signals !== false && signals.length > 0) {
-    const handlers = installProcessHandlers({
-      process,
-      signals,
-      exit: options.exit ?? defaults.exit,
-      logger: settings.logger,
-      shutdownTimeoutMs: settings.shutdownTimeout,
-      target: { shutdown: (reason) => app.close(reason) },
-    });
-    app.onStopped = () => handlers.uninstall();
-  }
+  const handlers =
+    signals !== false && signals.length > 0
+      ? installProcessHandlers({
+          process,
+          signals,
+          exit: options.exit ?? defaults.exit,
+          logger: settings.logger,
+          shutdownTimeoutMs: settings.shutdownTimeout,
+          target: { shutdown: (reason, deadline) => app.shutdown(reason, deadline) },
+        })
+      : undefined;
+  if (handlers) void app.stopped.then(() => handlers.uninstall());
 
-  await app.start();
+  try {
+    await app.start();
+  } catch (error) {
+    // A signal during startup: the process exits (0 after a clean rollback) before this rejects.
+    await handlers?.settled();
+    throw error;
+  }
   return app;
 }
 
@@ -81,6 +93,14 @@ function resolveSettings(options: BootstrapOptions): AppSettings {
     disposeConcurrency: options.disposeConcurrency ?? defaults.disposeConcurrency,
     logger: createLogger(options.logger),
   };
+}
+
+/** A participant's node id, distinct from every provider's whatever tokens the user chose. */
+function uniqueId(base: string, nodes: readonly { id: string }[]): string {
+  const taken = new Set(nodes.map((node) => node.id));
+  let id = base;
+  for (let n = 2; taken.has(id); n++) id = `${base}#participant${n}`;
+  return id;
 }
 
 @Module({})

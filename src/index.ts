@@ -8,7 +8,7 @@ export type { Provider, ClassProvider, ValueProvider, FactoryProvider, FactoryDe
 export { token, type Token, type TypedToken } from './tokens.js';
 export { LOGGER } from './logger.js';
 export type { Logger } from 'pino';
-export { onInit, onDestroy } from './lifecycle/hooks.js';
+export { onInit, onStart, onStop, onDestroy } from './lifecycle/hooks.js';
 export { HttpModule, HTTP_OPTIONS } from './http/http-module.js';
 export { REQUEST } from './http/request-token.js';
 export type { WorkScope } from './container/scopes.js';
@@ -43,6 +43,7 @@ export type {
   GraphNode,
   GraphEdge,
   DestroyContext,
+  HookContext,
   HookOptions,
   LoggerOption,
   Scope,

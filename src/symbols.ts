@@ -2,6 +2,8 @@
 export const kModuleMetadata = Symbol('quiesce.module');
 export const kInitHooks = Symbol('quiesce.onInit');
 export const kDestroyHooks = Symbol('quiesce.onDestroy');
+export const kStartHooks = Symbol('quiesce.onStart');
+export const kStopHooks = Symbol('quiesce.onStop');
 /** Options only createTestApp passes to bootstrap. */
 export const kTestingOptions = Symbol('quiesce.testing');
 /** On a controller class (own property): its route prefix. */

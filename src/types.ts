@@ -6,21 +6,29 @@ import type { Token } from './tokens.js';
 
 export type Scope = 'singleton' | 'transient' | 'request';
 
-export interface DestroyContext {
-  /** Aborts when this hook's timeout or the global shutdown deadline is reached. */
+/**
+ * What every lifecycle hook receives (@onInit, @onStart, @onStop, @onDestroy, a provider's dispose).
+ */
+export interface HookContext {
+  /** Aborts when this hook's own timeout or the phase's deadline is reached (or startup is aborted). */
   signal: AbortSignal;
-  /** Epoch ms of the global shutdown deadline. */
+  /** Epoch ms of the phase's deadline: the startup deadline for init and start hooks, the one shutdown
+   *  deadline for stop and destroy hooks. Infinity when there is none. */
   deadline: number;
-  /** Why shutdown happens: the signal name, 'close', 'startup-rollback', 'request-end', ... */
+  /** Why: 'init', 'start', or for stop/destroy the signal name, 'close', 'startup-rollback', 'request-end', ... */
   reason: string;
 }
+
+/** The context of @onDestroy hooks: the same HookContext (kept as a name for 0.1 code). */
+export type DestroyContext = HookContext;
 
 export type StepStatus = 'ok' | 'failed' | 'timeout' | 'skipped';
 
 export interface ShutdownStep {
   id: string;
   name: string;
-  kind: 'http' | 'destroy';
+  /** 'http': the HTTP drain; 'stop': an @onStop step (or the wait for open scopes); 'destroy': a Disposable. */
+  kind: 'http' | 'stop' | 'destroy';
   status: StepStatus;
   /** ms since shutdown start (-1 if skipped) */
   startMs: number;
@@ -59,6 +67,7 @@ export interface DependencyGraph {
 
 export type AppState = 'ready' | 'stopping' | 'stopped';
 
+
 export interface App extends AsyncDisposable {
   get<T>(token: Token<T>): T;
   getAsync<T>(token: Token<T>): Promise<T>;
@@ -66,7 +75,8 @@ export interface App extends AsyncDisposable {
   readonly url?: string;
   readonly http?: FastifyInstance;
   graph(): DependencyGraph;
-  /** A unit-of-work scope: request-scoped providers get one instance per scope (CONTRACT §11). */
+  /** A unit-of-work scope: request-scoped providers get one instance per scope (CONTRACT §11); throws
+   *  QUIESCE_STOPPING once the app is stopping or stopped. */
   createScope(): WorkScope;
   close(reason?: string): Promise<ShutdownReport>;
 }

@@ -65,13 +65,13 @@ class ProviderFunctionPart implements StepPart {
   readonly timeout = undefined;
 
   constructor(
-    private readonly fn: (instance: unknown) => unknown,
+    private readonly fn: (instance: unknown, ctx: HookContextLike) => unknown,
     private readonly instance: unknown,
     readonly label: string,
   ) {}
 
   run(ctx: HookContextLike): unknown {
-    return (this.fn as (instance: unknown, ctx: HookContextLike) => unknown)(this.instance, ctx);
+    return this.fn(this.instance, ctx);
   }
 }
 

@@ -10,14 +10,14 @@ import type { Logger } from 'pino';
 import { LOGGER } from '../logger.js';
 import { kController } from '../symbols.js';
 import { tokenName, type Token } from '../tokens.js';
-import type { Scope } from '../types.js';
+import type { HookContext, Scope } from '../types.js';
 import type { Class } from './module-decorator.js';
 import type { LoadedModule } from './modules.js';
 
 interface ProviderCommon<T> {
   scope?: Scope;
-  init?: (instance: T) => void | Promise<void>;
-  dispose?: (instance: T) => void | Promise<void>;
+  init?: (instance: T, ctx: HookContext) => void | Promise<void>;
+  dispose?: (instance: T, ctx: HookContext) => void | Promise<void>;
 }
 
 export interface ClassProvider<T = unknown> extends ProviderCommon<T> {
@@ -63,8 +63,8 @@ export interface ProviderDef {
   /** Property injections (class providers only). */
   properties: Dependency[];
   scope: Scope;
-  init?: (instance: unknown) => unknown;
-  dispose?: (instance: unknown) => unknown;
+  init?: (instance: unknown, ctx: HookContext) => unknown;
+  dispose?: (instance: unknown, ctx: HookContext) => unknown;
   module: LoadedModule;
   /** True for a controller listed under a module's `controllers`. */
   controller: boolean;

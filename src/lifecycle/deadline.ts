@@ -13,9 +13,11 @@ const MAX_TIMER_MS = 2_147_483_647;
  * Returns the function that cancels it; the scheduler cancels every timer it started once it is done,
  * so nothing it created keeps the event loop alive afterwards.
  */
-export function startTimer(ms: number | undefined, onFire: () => void): () => void {
+export function startTimer(ms: number | undefined, onFire: () => void, options?: { unref?: boolean }): () => void {
   if (ms === undefined || !Number.isFinite(ms) || ms > MAX_TIMER_MS) return () => {};
   const timer = setTimeout(onFire, Math.max(0, ms));
+  // unref: a timer that must not keep an otherwise finished process alive (the hard exit)
+  if (options?.unref) timer.unref();
   return () => clearTimeout(timer);
 }
 

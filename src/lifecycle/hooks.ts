@@ -1,9 +1,13 @@
 /**
- * @onInit / @onDestroy: method decorators that record lifecycle hooks on the class.
+ * @onInit / @onStart / @onStop / @onDestroy: method decorators that record lifecycle hooks on the class.
  * Hooks are inherited; a method overridden in a subclass is called once.
+ *
+ * Resources are opened by @onInit and released by @onDestroy; intake (a listener, a queue consumer, a
+ * scheduler) is opened by @onStart once every @onInit is done, and stopped by @onStop before any
+ * @onDestroy runs. Every hook receives a HookContext { signal, deadline, reason }.
  */
 import { validateHookOptions } from '../options/index.js';
-import { kDestroyHooks, kInitHooks } from '../symbols.js';
+import { kDestroyHooks, kInitHooks, kStartHooks, kStopHooks } from '../symbols.js';
 import type { HookOptions } from '../types.js';
 
 export interface HookMethod {
@@ -11,7 +15,7 @@ export interface HookMethod {
   timeout?: number;
 }
 
-type HookKey = typeof kInitHooks | typeof kDestroyHooks;
+type HookKey = typeof kInitHooks | typeof kDestroyHooks | typeof kStartHooks | typeof kStopHooks;
 
 function hookDecorator(key: HookKey, decoratorName: string, options: HookOptions = {}): MethodDecorator {
   validateHookOptions(decoratorName, options);
@@ -36,20 +40,49 @@ export function onDestroy(options?: HookOptions): MethodDecorator {
   return hookDecorator(kDestroyHooks, 'onDestroy', options);
 }
 
-const initCache = new WeakMap<object, readonly HookMethod[]>();
-const destroyCache = new WeakMap<object, readonly HookMethod[]>();
+/**
+ * Starts intake (subscribe, listen, schedule) on a singleton: after every @onInit of the app, and after
+ * the start hooks of everything this instance depends on. A failing start rolls startup back.
+ */
+export function onStart(options?: HookOptions): MethodDecorator {
+  return hookDecorator(kStartHooks, 'onStart', options);
+}
+
+/**
+ * Stops intake on a singleton at shutdown (stop fetching, finish and ack what is in flight): in the stop
+ * phase, after the stop steps of everything that depends on it (the HTTP drain counts as a dependent of
+ * what its controllers use), and before any @onDestroy of the app runs.
+ */
+export function onStop(options?: HookOptions): MethodDecorator {
+  return hookDecorator(kStopHooks, 'onStop', options);
+}
+
+export type HookKind = 'init' | 'start' | 'stop' | 'destroy';
+
+const keys: Record<HookKind, HookKey> = { init: kInitHooks, start: kStartHooks, stop: kStopHooks, destroy: kDestroyHooks };
+const caches: Record<HookKind, WeakMap<object, readonly HookMethod[]>> = {
+  init: new WeakMap(),
+  start: new WeakMap(),
+  stop: new WeakMap(),
+  destroy: new WeakMap(),
+};
+
+/** The hooks of one kind on an instance's class (and its bases). */
+export function getHooks(instance: object, kind: HookKind): readonly HookMethod[] {
+  return collect(Object.getPrototypeOf(instance) as object | null, keys[kind], caches[kind]);
+}
 
 export function getInitHooks(instance: object): readonly HookMethod[] {
-  return collect(Object.getPrototypeOf(instance) as object | null, kInitHooks, initCache);
+  return getHooks(instance, 'init');
 }
 
 export function getDestroyHooks(instance: object): readonly HookMethod[] {
-  return collect(Object.getPrototypeOf(instance) as object | null, kDestroyHooks, destroyCache);
+  return getHooks(instance, 'destroy');
 }
 
 /** Hooks declared on a class (and its bases), before any instance exists. */
-export function getClassHooks(cls: { prototype: object }, kind: 'init' | 'destroy'): readonly HookMethod[] {
-  return kind === 'init' ? collect(cls.prototype, kInitHooks, initCache) : collect(cls.prototype, kDestroyHooks, destroyCache);
+export function getClassHooks(cls: { prototype: object }, kind: HookKind): readonly HookMethod[] {
+  return collect(cls.prototype, keys[kind], caches[kind]);
 }
 
 const none: readonly HookMethod[] = Object.freeze([]);

@@ -19,6 +19,11 @@
  * A task that settles after the rejection is not in `completed`, so rollback does not wait for it; the
  * container destroys what such a task created the moment it arrives (Container.closeAppScope), and
  * the aborted signal tells it to give up meanwhile.
+ *
+ * Whatever a task throws (an Error, a string, `Object.create(null)`, an object whose toString throws),
+ * the run settles: describing a value never throws here, and every callback the run attaches to a
+ * task's promise is guarded, so none of them can end in an unhandled rejection that leaves the run
+ * pending (no fire-and-forget promises).
  */
 import { StartupTimeoutError, describe } from '../errors.js';
 import { Deadline, assertTaskOrder, startTimer, unlimitedAbortController } from './deadline.js';
@@ -67,11 +72,20 @@ export class StartupFailure extends Error {
 function failureMessage(kind: StartupFailureKind, name: string | undefined, cause: unknown, timeoutMs: number): string {
   switch (kind) {
     case 'failed':
-      return `Startup failed in ${name ?? 'a task'}: ${describe(cause)}`;
+      return `Startup failed in ${name ?? 'a task'}: ${describeSafely(cause)}`;
     case 'timeout':
       return `Startup did not finish within ${timeoutMs} ms${name ? ` (${name} was still starting)` : ''}`;
     case 'aborted':
-      return `Startup aborted: ${describe(cause)}`;
+      return `Startup aborted: ${describeSafely(cause)}`;
+  }
+}
+
+/** describe(), which must never throw whatever was thrown; guarded here too, since the run must settle. */
+function describeSafely(value: unknown): string {
+  try {
+    return describe(value);
+  } catch {
+    return `a thrown value that cannot be described (${value === null ? 'null' : typeof value})`;
   }
 }
 
@@ -112,7 +126,7 @@ class StartupRun {
   private readonly waitingFor = new Map<string, number>();
   /** id -> tasks that depend on it */
   private readonly dependents = new Map<string, StartupTask[]>();
-  private readonly onExternalAbort = (): void => this.aborted();
+  private readonly onExternalAbort = (): void => this.guarded(() => this.aborted());
 
   constructor(
     private readonly tasks: readonly StartupTask[],
@@ -143,7 +157,7 @@ class StartupRun {
       return;
     }
     external?.addEventListener('abort', this.onExternalAbort, { once: true });
-    this.cancelDeadline = startTimer(options.timeoutMs, () => this.deadlinePassed());
+    this.cancelDeadline = startTimer(options.timeoutMs, () => this.guarded(() => this.deadlinePassed()));
     for (const task of tasks.filter((t) => t.after.length === 0)) this.start(task);
   }
 
@@ -181,10 +195,23 @@ class StartupRun {
       this.settled(task, true);
       return;
     }
+    // Both callbacks are guarded: the promise this makes can never reject, so nothing is left unhandled.
     Promise.resolve(result).then(
-      () => this.settled(task, true),
-      (error: unknown) => this.settled(task, false, error),
+      () => this.guarded(() => this.settled(task, true)),
+      (error: unknown) => this.guarded(() => this.settled(task, false, error)),
     );
+  }
+
+  /** Runs the run's own bookkeeping; a bug there rejects the run instead of leaving it pending. */
+  private guarded(fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      if (this.phase === 'done') return;
+      this.phase = 'done';
+      this.cleanup();
+      this.reject(new StartupFailure('failed', { cause: error, completed: [...this.completed], timeoutMs: this.options.timeoutMs }));
+    }
   }
 
   private settled(task: StartupTask, ok: boolean, error?: unknown): void {
@@ -227,7 +254,7 @@ class StartupRun {
     this.phase = 'draining';
     this.problem = { kind: 'aborted', task: this.running.values().next().value, cause: reason };
     if (this.running.size === 0) this.fail();
-    else this.cancelGrace = startTimer(this.options.abortGraceMs, () => this.fail());
+    else this.cancelGrace = startTimer(this.options.abortGraceMs, () => this.guarded(() => this.fail()));
   }
 
   /** `late`: the task whose completion revealed that the deadline had passed, if no timer did. */

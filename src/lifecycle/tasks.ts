@@ -2,22 +2,22 @@
  * The shapes the lifecycle schedulers work on. The container turns instances into tasks;
  * the schedulers know nothing about providers, only about ids, order and budgets.
  */
-import type { DestroyContext } from '../types.js';
+import type { HookContext } from '../types.js';
 
-/** One part of a destroy step: an @onDestroy method, Symbol.asyncDispose, a provider's dispose, the HTTP drain. */
+/** One part of a step: an @onStop or @onDestroy method, Symbol.asyncDispose, a provider's dispose, the HTTP drain. */
 export interface StepPart {
   /** Human label used in errors and logs, e.g. 'UserService.stop()' or 'Pool dispose()'. */
   label: string;
   /** This part's own budget in ms; undefined = only the global deadline bounds it. */
   timeout?: number;
   /** Throwing (or rejecting) marks the step failed; a thrown HookTimeoutError marks it timeout. */
-  run(ctx: DestroyContext): unknown;
+  run(ctx: HookContext): unknown;
 }
 
 export interface ShutdownTask {
   id: string;
   name: string;
-  kind: 'http' | 'destroy';
+  kind: 'http' | 'stop' | 'destroy';
   /** Ids of tasks that must finish (or time out) before this one starts: its dependents. */
   after: readonly string[];
   parts: readonly StepPart[];

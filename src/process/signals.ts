@@ -11,18 +11,25 @@
  *   process then exits 1 whatever the report says. Another one during shutdown is logged and
  *   shutdown keeps going (errors from half-torn-down resources are common then; the deadline and
  *   the watchdog bound it anyway); the exit code becomes 1.
- * - Only a shutdown started here exits the process, and only with `exit: true`.
+ * - Only a shutdown started here exits the process, and only with `exit: true`; the exit itself is
+ *   done by the process's one exit owner (exit.ts), which waits for every app shutting down.
+ * - The shutdown deadline is made here, once, when the shutdown starts, and handed to the target:
+ *   the hard exit, the watchdog and every phase of the app count down the same Deadline. A deadline
+ *   too long for a timer (Infinity, 1e10) means no hard exit and no watchdog: nothing to enforce.
  *
  * Exit codes, with `exit: true`:
  *   0        a shutdown started by a signal whose report is ok
  *   1        a report that is not ok; any shutdown during which an uncaught error occurred;
  *            the global deadline passed before shutdown finished
+ *            (several apps in one process: the worst code of all of them)
  *   128 + n  forced by a second signal (130 for SIGINT, 143 for SIGTERM)
  *   SIGKILL  the watchdog: the deadline passed and the event loop was blocked (a shell shows 137)
  */
 import { constants } from 'node:os';
 import type { Logger } from 'pino';
+import { Deadline, startTimer } from '../lifecycle/deadline.js';
 import type { ShutdownReport } from '../types.js';
+import { joinExitOwner, type ExitMember } from './exit.js';
 import { startWatchdog, type Watchdog } from './watchdog.js';
 
 /** The part of `NodeJS.Process` this room uses; the real `process` and an EventEmitter with an `exit` spy satisfy it. */
@@ -38,10 +45,11 @@ export interface ProcessLike {
 
 export interface ShutdownTarget {
   /**
-   * Starts the graceful shutdown (during startup: aborts it and rolls back) and resolves with the
-   * report. Idempotent: later calls return the first call's promise.
+   * Starts the graceful shutdown (during startup: aborts it and rolls back) under `deadline`, made
+   * when the shutdown started, and resolves with the report. Idempotent: later calls return the first
+   * call's promise.
    */
-  shutdown(reason: string): Promise<ShutdownReport>;
+  shutdown(reason: string, deadline: Deadline): Promise<ShutdownReport>;
 }
 
 export interface ProcessHandlerOptions {
@@ -71,6 +79,13 @@ export interface ProcessHandlers {
    * deadline timer and watchdog are stopped when it ends.
    */
   uninstall(): void;
+  /**
+   * Resolves when a shutdown started here has run its course: with `exit`, once the process has been
+   * told to exit (so, with the real process, never); at once if no shutdown started here or `exit` is
+   * false. bootstrap awaits it before rejecting, so that after a signal during startup the library's
+   * exit (0 after a clean rollback) always comes before the user's `catch → process.exit(1)`.
+   */
+  settled(): Promise<void>;
 }
 
 export const DEFAULT_DUPLICATE_WINDOW_MS = 1_000;
@@ -81,6 +96,9 @@ export const DEFAULT_DUPLICATE_WINDOW_MS = 1_000;
 export const DEADLINE_EXIT_GRACE_MS = 100;
 /** The watchdog kills the process this long after the global deadline. */
 export const WATCHDOG_GRACE_MS = 500;
+
+/** Deadlines further away than this (ms) are not enforced by a hard exit or a watchdog. */
+const MAX_DEADLINE_MS = 2_147_483_647;
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -99,8 +117,13 @@ interface Shutdown {
   signal?: { name: NodeJS.Signals; at: number };
   /** An uncaught error started or happened during this shutdown: the exit code is 1. */
   failed: boolean;
-  deadlineTimer?: NodeJS.Timeout;
+  deadline: Deadline;
+  /** Cancels the hard-exit timer. */
+  cancelHardExit?: () => void;
   watchdog?: Watchdog;
+  /** Resolves once the report arrived (or the shutdown failed) and was acted on. */
+  done: Promise<void>;
+  markDone: () => void;
 }
 
 export function installProcessHandlers(options: ProcessHandlerOptions): ProcessHandlers {
@@ -108,13 +131,13 @@ export function installProcessHandlers(options: ProcessHandlerOptions): ProcessH
   const duplicateWindowMs = options.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS;
   const useWatchdog = options.watchdog ?? proc === process;
   let current: Shutdown | undefined;
-  let exited = false;
+  const owner: ExitMember | undefined = exit ? joinExitOwner(proc, () => logger.flush()) : undefined;
 
   function onSignal(signal: NodeJS.Signals): void {
     const now = Date.now();
     if (!current) {
       logger.info({ signal, action: 'shutdown' }, `${signal} received: shutting down gracefully`);
-      begin({ reason: signal, signal: { name: signal, at: now }, failed: false });
+      begin(signal, { name: signal, at: now }, false);
       return;
     }
     const first = current.signal;
@@ -140,7 +163,7 @@ export function installProcessHandlers(options: ProcessHandlerOptions): ProcessH
   function onError(event: ErrorEvent, error: unknown): void {
     if (!current) {
       logger.fatal({ err: error, event, action: 'shutdown' }, `${event}: shutting down`);
-      begin({ reason: event, failed: true });
+      begin(event, undefined, true);
       return;
     }
     current.failed = true;
@@ -150,36 +173,48 @@ export function installProcessHandlers(options: ProcessHandlerOptions): ProcessH
     );
   }
 
-  function begin(shutdown: Shutdown): void {
-    const { reason } = shutdown;
+  function begin(reason: string, signal: Shutdown['signal'], failed: boolean): void {
+    // The one deadline of this shutdown: made now, handed to the app, counted down by the hard exit.
+    let markDone = (): void => {};
+    const done = new Promise<void>((resolve) => (markDone = resolve));
+    const shutdown: Shutdown = { reason, signal, failed, deadline: new Deadline(shutdownTimeoutMs), done, markDone };
     current = shutdown;
+    owner?.begin();
     // Armed before the target runs: a target that blocks synchronously must still meet the deadline.
     if (exit) arm(shutdown);
-    const failed = (error: unknown): void => {
-      logger.error({ err: error, reason }, 'shutdown failed');
+    const onFailure = (error: unknown): void => {
+      try {
+        logger.error({ err: error, reason }, 'shutdown failed');
+      } catch {
+        logger.error({ reason }, 'shutdown failed with a value that cannot be logged');
+      }
       settle(shutdown, undefined);
     };
     try {
-      target.shutdown(reason).then((report) => settle(shutdown, report), failed);
+      target.shutdown(reason, shutdown.deadline).then((report) => settle(shutdown, report), onFailure);
     } catch (error) {
-      failed(error);
+      onFailure(error);
     }
   }
 
   function arm(shutdown: Shutdown): void {
-    const deadline = Date.now() + shutdownTimeoutMs;
-    shutdown.deadlineTimer = setTimeout(() => {
-      logger.error(
-        { reason: shutdown.reason, shutdownTimeoutMs, exitCode: EXIT_FAILED },
-        `shutdown did not finish within ${shutdownTimeoutMs} ms: exiting with ${EXIT_FAILED}`,
-      );
-      exitNow(EXIT_FAILED);
-    }, shutdownTimeoutMs + DEADLINE_EXIT_GRACE_MS);
-    shutdown.deadlineTimer.unref();
-    if (!useWatchdog) return;
+    const { deadline } = shutdown;
+    // Infinity (or a deadline too long for a timer): no hard exit, and no watchdog; nothing to enforce.
+    shutdown.cancelHardExit = startTimer(
+      deadline.left() + DEADLINE_EXIT_GRACE_MS,
+      () => {
+        logger.error(
+          { reason: shutdown.reason, shutdownTimeoutMs, exitCode: EXIT_FAILED },
+          `shutdown did not finish within ${shutdownTimeoutMs} ms: exiting with ${EXIT_FAILED}`,
+        );
+        exitNow(EXIT_FAILED);
+      },
+      { unref: true },
+    );
+    if (!useWatchdog || !(deadline.left() + WATCHDOG_GRACE_MS <= MAX_DEADLINE_MS)) return;
     try {
       shutdown.watchdog = startWatchdog({
-        killAt: deadline + WATCHDOG_GRACE_MS,
+        killAt: deadline.at + WATCHDOG_GRACE_MS,
         fields: { name: 'quiesce', event: 'watchdog', reason: shutdown.reason, shutdownTimeoutMs, signal: 'SIGKILL' },
         msg:
           `shutdown did not finish within ${shutdownTimeoutMs} ms and the event loop is blocked ` +
@@ -192,33 +227,30 @@ export function installProcessHandlers(options: ProcessHandlerOptions): ProcessH
   }
 
   function disarm(shutdown: Shutdown): void {
-    clearTimeout(shutdown.deadlineTimer);
+    shutdown.cancelHardExit?.();
     shutdown.watchdog?.stop();
-    shutdown.deadlineTimer = undefined;
+    shutdown.cancelHardExit = undefined;
     shutdown.watchdog = undefined;
   }
 
   function settle(shutdown: Shutdown, report: ShutdownReport | undefined): void {
     disarm(shutdown);
-    if (!exit || exited) return;
-    const code = report?.ok && !shutdown.failed ? EXIT_OK : EXIT_FAILED;
-    logger.info(
-      { reason: shutdown.reason, ok: report?.ok ?? false, durationMs: report?.durationMs, exitCode: code },
-      `shutdown finished: exiting with ${code}`,
-    );
-    exitNow(code);
+    if (owner && !owner.exited) {
+      const code = report?.ok && !shutdown.failed ? EXIT_OK : EXIT_FAILED;
+      const fields = { reason: shutdown.reason, ok: report?.ok ?? false, durationMs: report?.durationMs, exitCode: code };
+      // logged before finish(): when this is the last app shutting down, finish() exits the process
+      const others = owner.othersRunning();
+      if (others > 0) logger.info({ ...fields, othersRunning: others }, 'shutdown finished: exiting once the other apps of this process have finished');
+      else logger.info(fields, `shutdown finished: exiting with ${code}`);
+      owner.finish(code);
+    }
+    shutdown.markDone();
   }
 
   function exitNow(code: number): void {
-    if (exited) return;
-    exited = true;
     if (current) disarm(current);
-    try {
-      logger.flush();
-    } catch {
-      // A logger that cannot flush must not keep the process from exiting.
-    }
-    proc.exit(code);
+    owner?.force(code);
+    current?.markDone();
   }
 
   const signalListeners = options.signals.map((signal) => [signal, () => onSignal(signal)] as const);
@@ -231,11 +263,16 @@ export function installProcessHandlers(options: ProcessHandlerOptions): ProcessH
       // A shutdown started here is about to exit the process. Removing a signal listener restores the
       // default action at once, at the OS level: the duplicate Ctrl-C that npm forwards a moment later
       // would then kill the process by SIGINT between the report and process.exit. Keep them until exit.
-      if (current && exit && !exited) return;
+      if (current && owner && !owner.exited) return;
       installed = false;
+      owner?.leave();
       for (const [signal, listener] of signalListeners) proc.removeListener(signal, listener);
       proc.removeListener('uncaughtException', onUncaughtException);
       proc.removeListener('unhandledRejection', onUnhandledRejection);
+    },
+    settled() {
+      if (!current || !owner) return Promise.resolve();
+      return current.done.then(() => owner.whenExited);
     },
   };
   try {

@@ -8,6 +8,7 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { HookTimeoutError } from '../../src/errors.js';
+import { Deadline } from '../../src/lifecycle/deadline.js';
 import { runShutdown } from '../../src/lifecycle/shutdown.js';
 import type { ShutdownTask } from '../../src/lifecycle/tasks.js';
 import type { ShutdownReport, StepStatus } from '../../src/types.js';
@@ -160,7 +161,7 @@ async function execute(scenario: Scenario) {
   const calls = scenario.tasks.map((spec) => spec.parts.map(() => [] as number[]));
   let report: ShutdownReport | undefined;
   let resolvedAt = -1;
-  void runShutdown(toTasks(scenario, () => t0, calls), { reason: 'property', timeoutMs: scenario.timeoutMs, concurrency: scenario.concurrency }).then(
+  void runShutdown(toTasks(scenario, () => t0, calls), { reason: 'property', deadline: new Deadline(scenario.timeoutMs), concurrency: scenario.concurrency }).then(
     (r) => {
       report = r;
       resolvedAt = Date.now() - t0;

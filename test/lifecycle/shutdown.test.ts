@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { HookTimeoutError } from '../../src/errors.js';
+import { Deadline } from '../../src/lifecycle/deadline.js';
 import { runShutdown, type ShutdownOptions } from '../../src/lifecycle/shutdown.js';
 import type { ShutdownTask, StepPart } from '../../src/lifecycle/tasks.js';
 import type { DestroyContext, ShutdownReport, ShutdownStep } from '../../src/types.js';
@@ -18,12 +19,16 @@ function task(id: string, after: string[], ...parts: StepPart[]): ShutdownTask {
   return { id, name: id, kind: 'destroy', after, parts };
 }
 
-function options(overrides: Partial<ShutdownOptions> = {}): ShutdownOptions {
-  return { reason: 'test', timeoutMs: 10_000, concurrency: 'graph', ...overrides };
+/** What a test varies: the budget and clock become the run's Deadline, created here as shutdown starts. */
+type Overrides = Partial<Omit<ShutdownOptions, 'deadline'>> & { timeoutMs?: number; now?: () => number };
+
+function options(overrides: Overrides = {}): ShutdownOptions {
+  const { timeoutMs = 10_000, now, ...rest } = overrides;
+  return { reason: 'test', deadline: new Deadline(timeoutMs, now), concurrency: 'graph', ...rest };
 }
 
 /** Starts a shutdown and lets `advanceMs` of fake time pass; the report must be there by then. */
-async function shutdown(tasks: ShutdownTask[], overrides: Partial<ShutdownOptions> = {}, advanceMs = 20_000): Promise<ShutdownReport> {
+async function shutdown(tasks: ShutdownTask[], overrides: Overrides = {}, advanceMs = 20_000): Promise<ShutdownReport> {
   const run = track(runShutdown(tasks, options(overrides)));
   await vi.advanceTimersByTimeAsync(advanceMs);
   expect(run.done, 'the shutdown should have finished').toBe(true);

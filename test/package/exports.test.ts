@@ -42,6 +42,8 @@ describe('public surface', () => {
         'injectable',
         'onDestroy',
         'onInit',
+        'onStart',
+        'onStop',
         'optional',
         'token',
         'unmanaged',

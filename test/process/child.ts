@@ -3,9 +3,9 @@
  * signals its own workers, so real signals and exit codes are only ever tested out here.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -14,23 +14,29 @@ import ts from 'typescript';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 export const fixtures = join(root, 'test/process/fixtures');
 
+/** What src/process needs at run time besides itself: the one timer helper and the error catalogue. */
+const PROCESS_ROOM_FILES = ['lifecycle/deadline.ts', 'errors.ts'];
+
 /**
- * Compiles src/process to a temporary directory, one file at a time (the room imports only types
- * from elsewhere, so it stands alone). The children always run the current sources: no dependency
- * on `npm run build` having run, and no stale dist/.
+ * Compiles src/process, and the few files it imports at run time, to a temporary directory with the
+ * same layout as src/ (so relative imports resolve), one file at a time. The children always run the
+ * current sources: no dependency on `npm run build` having run, and no stale dist/.
+ * Fixtures import `<dir>/process/signals.js`.
  */
 export async function compileProcessRoom(): Promise<{ dir: string; remove(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'quiesce-process-'));
-  const src = join(root, 'src/process');
+  const src = join(root, 'src');
   await writeFile(join(dir, 'package.json'), '{ "type": "module" }\n');
-  for (const file of (await readdir(src)).filter((name) => name.endsWith('.ts'))) {
+  const files = [...(await readdir(join(src, 'process'))).filter((name) => name.endsWith('.ts')).map((name) => `process/${name}`), ...PROCESS_ROOM_FILES];
+  for (const file of files) {
     const { outputText, diagnostics } = ts.transpileModule(await readFile(join(src, file), 'utf8'), {
-      fileName: file,
+      fileName: basename(file),
       reportDiagnostics: true,
       compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: false },
     });
-    if (diagnostics?.length) throw new Error(`cannot compile src/process/${file}: ${ts.flattenDiagnosticMessageText(diagnostics[0]?.messageText, '\n')}`);
-    await writeFile(join(dir, basename(file, '.ts') + '.js'), outputText);
+    if (diagnostics?.length) throw new Error(`cannot compile src/${file}: ${ts.flattenDiagnosticMessageText(diagnostics[0]?.messageText, '\n')}`);
+    await mkdir(join(dir, dirname(file)), { recursive: true });
+    await writeFile(join(dir, file.replace(/\.ts$/, '.js')), outputText);
   }
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }

@@ -26,7 +26,7 @@ afterEach(() => {
 interface ServiceConfig {
   target: 'ok' | 'fail' | 'hang' | 'block';
   shutdownMs?: number;
-  shutdownTimeoutMs?: number;
+  shutdownTimeoutMs?: number | 'Infinity';
 }
 
 async function service(config: ServiceConfig): Promise<Child> {
@@ -45,8 +45,9 @@ function logs(child: Child): Record<string, unknown>[] {
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
+/** The fixture's `shutdown <reason> <n>` lines, without the deadline it was given. */
 function shutdownLines(child: Child): string[] {
-  return child.lines.filter((line) => line.startsWith('shutdown '));
+  return child.lines.filter((line) => line.startsWith('shutdown ')).map((line) => line.replace(/ deadline \S+$/, ''));
 }
 
 describe('signals, end to end', () => {
@@ -70,7 +71,7 @@ describe('signals, end to end', () => {
   it('forces exit with 128 + n on a second, different signal', async () => {
     const child = await service({ target: 'ok', shutdownMs: 20_000, shutdownTimeoutMs: 30_000 });
     child.kill('SIGTERM');
-    await child.line('shutdown SIGTERM 1');
+    await child.line(/^shutdown SIGTERM 1 /);
     const sent = child.kill('SIGINT');
     const exit = await child.exited;
     expect(exit).toMatchObject({ code: 130, signal: null });
@@ -81,7 +82,7 @@ describe('signals, end to end', () => {
     const child = await service({ target: 'ok', shutdownMs: 600 });
     child.kill('SIGINT');
     // Only once the first was handled: two signals sent back to back may merge in the kernel.
-    await child.line('shutdown SIGINT 1');
+    await child.line(/^shutdown SIGINT 1 /);
     child.kill('SIGINT');
     const exit = await child.exited;
     expect(exit).toMatchObject({ code: 0, signal: null });
@@ -92,13 +93,30 @@ describe('signals, end to end', () => {
   it('forces exit with 128 + n on the same signal again after the 1 s window', async () => {
     const child = await service({ target: 'ok', shutdownMs: 20_000, shutdownTimeoutMs: 30_000 });
     child.kill('SIGTERM');
-    await child.line('shutdown SIGTERM 1');
+    await child.line(/^shutdown SIGTERM 1 /);
     await delay(1_200);
     const sent = child.kill('SIGTERM');
     const exit = await child.exited;
     expect(exit).toMatchObject({ code: 143, signal: null });
     expect(exit.at - sent).toBeLessThan(SLACK_MS);
   });
+
+  it.each([['Infinity' as const], [1e10]])(
+    'with shutdownTimeout %s, SIGTERM runs the graceful shutdown and exits 0 (no hard exit to enforce)',
+    async (shutdownTimeoutMs) => {
+      // Regression: the hard-exit timer was a raw setTimeout(shutdownTimeout + 100), which Node clamps to
+      // 1 ms above 2^31-1: SIGTERM exited 1 at once. Every timer now goes through startTimer, where a
+      // budget too long for a timer means no timer.
+      const child = await service({ target: 'ok', shutdownMs: 400, shutdownTimeoutMs });
+      const sent = child.kill('SIGTERM');
+      const exit = await child.exited;
+      expect(exit, child.stderr()).toMatchObject({ code: 0, signal: null });
+      expect(exit.at - sent).toBeGreaterThanOrEqual(390);
+      // the target got the deadline made when the signal arrived
+      const line = child.lines.find((l) => l.startsWith('shutdown SIGTERM 1'))!;
+      expect(line).toMatch(shutdownTimeoutMs === 'Infinity' ? / deadline Infinity$/ : / deadline \d+$/);
+    },
+  );
 
   it('exits non-zero at the global deadline although an open interval keeps the loop alive', async () => {
     const child = await service({ target: 'hang', shutdownTimeoutMs: 1_000 });
