@@ -148,7 +148,7 @@ export class Phases {
    * `scopes`: the open unit-of-work scopes the stop phase waits for (undefined before scopes exist).
    */
   async shutdown(reason: string, deadline: Deadline, scopes: ScopesToWaitFor | undefined): Promise<ShutdownReport> {
-    const destroy = this.container.destroyPlan(); // hands the app's instances over: a closed app holds none
+    const destroy = this.container.destroyPlan();
     const stop = this.stopTasks(scopes, destroy);
     // No destroy step starts before the stop phase has ended. The roots of the destroy order wait for
     // every stop step; every other destroy step waits for a root through its dependents.
@@ -156,6 +156,7 @@ export class Phases {
     const tasks = [...stop.tasks, ...destroy.map((task) => (task.after.length === 0 && stopIds.length > 0 ? { ...task, after: stopIds } : task))];
     const { disposeConcurrency, logger } = this.settings;
     const report = await runShutdown(tasks, { reason, deadline, concurrency: disposeConcurrency, logger });
+    this.container.releaseApp(); // a closed app holds none of what it created
     for (const step of report.steps) step.id = stop.reportIds.get(step.id) ?? step.id;
     this.namePending(report);
     await this.closeParticipants(deadline);

@@ -140,13 +140,19 @@ export class Container {
   }
 
   /**
-   * The app's instances as shutdown tasks (after `first`, e.g. the HTTP step), handed over once: the
-   * container forgets them, so that a closed app holds none of what it created.
+   * The app's instances as shutdown tasks (after `first`, e.g. the HTTP step). The singletons stay resolvable
+   * until releaseApp(): during the stop phase, a scope opened before shutdown still creates request-scoped
+   * instances that depend on them (a consumer finishing its in-flight messages).
    */
   destroyPlan(first: readonly string[] = []): ShutdownTask[] {
     this.appOwner.closed = true;
+    return destroyTasks([...this.appOwner.records], first);
+  }
+
+  /** Once shutdown is over: forget every instance, so that a closed app holds none of what it created. */
+  releaseApp(): void {
     this.singletons = new Map();
-    return destroyTasks(this.appOwner.release(), first);
+    this.appOwner.release();
   }
 
   isDisposable(node: ProviderNode): boolean {

@@ -25,6 +25,8 @@ interface HttpSocket extends Socket {
 export class ConnectionDrain {
   private readonly sockets = new Set<HttpSocket>();
   private listenerClosed = false;
+  /** Connections accepted so far: acceptPending() watches it move. */
+  private accepted = 0;
 
   constructor(private readonly server: Server) {
     const sockets = this.sockets;
@@ -32,6 +34,7 @@ export class ConnectionDrain {
       sockets.delete(this);
     }
     const track = (socket: HttpSocket): void => {
+      this.accepted++;
       sockets.add(socket);
       socket.on('close', untrack);
     };
@@ -57,6 +60,23 @@ export class ConnectionDrain {
         // Its headers already promised keep-alive: close the socket once the response is done.
         response.once('close', () => this.closeIdle());
       }
+    }
+  }
+
+  /**
+   * Resolves after a turn of the event loop in which the listener accepted nothing new (at most `maxTurns`).
+   * Closing a listening socket resets the connections the kernel has completed but Node has not accepted
+   * yet, and a proxy may already have sent a request on them: nginx does not retry such a POST (a 502 the
+   * client sees). Connections Node has accepted are served (CONTRACT §12), so the drain lets the poll phase
+   * accept what is queued before it closes the listener. It narrows the race to one turn; only a balancer
+   * that is told (readiness) removes it.
+   */
+  async acceptPending(maxTurns = 20): Promise<void> {
+    for (let turn = 0; turn < maxTurns; turn++) {
+      const before = this.accepted;
+      // setImmediate runs after this turn's poll phase, which accepts every connection the kernel holds
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.accepted === before) return;
     }
   }
 

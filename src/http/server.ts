@@ -256,7 +256,8 @@ export class HttpServer {
     const delay = Math.min(drainDelay, ctx.deadline - Date.now());
     if (delay > 0) await settledWithin(new Promise<void>(() => {}), delay, ctx.signal);
 
-    // The listener closes: from here on, one drain budget for the connections.
+    // The listener closes (once what the kernel queued is accepted): from here on, one drain budget.
+    if (!ctx.signal.aborted) await this.connections?.acceptPending();
     const left = Math.max(0, ctx.deadline - Date.now());
     const budget = ctx.signal.aborted ? 0 : Math.min(this.options.drainTimeout ?? Math.floor(left / 2), left);
     this.connections?.listenerClosing();

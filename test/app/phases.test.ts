@@ -308,6 +308,23 @@ describe('the HTTP step cut off by the global deadline', () => {
 });
 
 describe('createScope', () => {
+  it('a scope opened before shutdown still creates request-scoped instances over singletons during the stop phase', async () => {
+    // Root cause: the shutdown handed the app's singletons over to the destroy plan (and forgot them) before
+    // the stop phase ran, so a consumer finishing an in-flight message in a scope opened before SIGTERM got
+    // "Cannot resolve Db: the app is stopped" and its message was requeued (a redelivery).
+    @injectable() class Db { @onDestroy() close() {} }
+    @injectable() class Handler { constructor(readonly db: Db) {} }
+    @Module({ providers: [Db, { provide: Handler, useClass: Handler, scope: 'request' }] }) class AppModule {}
+    const app = await createTestApp(AppModule, { shutdownTimeout: 5_000 });
+    const scope = app.createScope();
+    const closing = app.close('test');
+    expect(scope.get(Handler).db).toBeInstanceOf(Db);
+    await scope.close();
+    const report = await closing;
+    expect(report.ok).toBe(true);
+    expect(step(report.steps, 'Db', 'destroy').status).toBe('ok');
+  });
+
   it('throws QUIESCE_STOPPING once the app is stopping or stopped', async () => {
     @Module({}) class AppModule {}
     const app = await createTestApp(AppModule);

@@ -323,6 +323,7 @@ describe('what the container records', () => {
     const lastAbove = Math.max(...events.map((e, i) => (e.startsWith('above') ? i : -1)));
     const firstBelow = events.findIndex((e) => e.startsWith('below'));
     expect(lastAbove).toBeLessThan(firstBelow);
-    expect(container.appOwner.records).toHaveLength(0); // handed over: a closed app keeps none
+    container.releaseApp();
+    expect(container.appOwner.records).toHaveLength(0); // released: a closed app keeps none
   });
 });
