@@ -169,6 +169,8 @@ export class QuiesceApp implements App {
     const failure = error instanceof StartupFailure ? error : undefined;
     const node = failure?.taskId ? this.container.graph.nodes.find((n) => n.id === failure.taskId) : undefined;
     const where = node ? `${node.name} in ${describeModule(node.def.module)}` : (failure?.taskName ?? 'startup');
+    // a participant that already named its culprit (the HTTP setup) is not wrapped a second time
+    if (failure?.kind === 'failed' && failure.cause instanceof InitFailedError) return failure.cause;
     try {
       if (failure?.kind === 'timeout') return new StartupTimeoutError(where, this.settings.startupTimeout, failure.cause);
       if (failure?.kind === 'aborted') return new StartupAbortedError(describeSafely(failure.cause));

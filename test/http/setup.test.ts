@@ -212,6 +212,8 @@ describe('HttpModule setup', () => {
     expect(error).toMatchObject({ code: 'QUIESCE_INIT_FAILED' });
     expect((error as Error).message).toMatch(/HTTP setup/);
     expect((error as Error).message).toMatch(/setup boom/);
+    // the setup's own InitFailedError is the error: not wrapped again as "Startup failed in http: Startup failed in ..."
+    expect((error as Error).message.match(/Startup failed in/g)).toHaveLength(1);
     expect(auth?.destroyed).toBe(true); // rolled back
   });
 });
