@@ -18,10 +18,9 @@ import { OrderHandler } from '../orders/order-handler.js';
  *    consumer holds its acks while the app stops and its cancel is not confirmed, so RabbitMQ cannot
  *    refill freed prefetch slots beyond that bound.
  *
- * Each reserve scope has its `OrderHandler` (and the `UnitOfWork` under it) resolved when it opens,
- * while the app is ready: with the quiesce of this writing, resolving a request-scoped provider that
- * depends on a singleton (the Pool) fails once shutdown has begun, even in a scope opened before it.
- * The UnitOfWork takes its pg client only when the message's transaction starts.
+ * Each reserve scope has its `OrderHandler` (and the `UnitOfWork` under it) resolved when it opens, so
+ * that a message taken from the reserve during shutdown does no resolution work of its own. The
+ * UnitOfWork takes its pg client only when the message's transaction starts.
  *
  * Its `@onStop` closes the unused reserve; the consumers depend on this class, so quiesce runs it only
  * after both consumers' stop steps have finished — the graph, not a hand-written order.
@@ -82,7 +81,7 @@ export class WorkScopes {
   #topUp(): void {
     while (this.#reserve.length < this.capacity && this.accepting) {
       const scope = this.#app!.createScope();
-      scope.get(OrderHandler); // resolved now, while the app is ready (see above)
+      scope.get(OrderHandler); // resolved ahead (see above)
       this.#reserve.push(scope);
     }
   }
