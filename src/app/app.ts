@@ -173,7 +173,7 @@ export class QuiesceApp implements App {
     if (failure?.kind === 'failed' && failure.cause instanceof InitFailedError) return failure.cause;
     try {
       if (failure?.kind === 'timeout') return new StartupTimeoutError(where, this.settings.startupTimeout, failure.cause);
-      if (failure?.kind === 'aborted') return new StartupAbortedError(describeSafely(failure.cause));
+      if (failure?.kind === 'aborted') return new StartupAbortedError(describe(failure.cause));
       return new InitFailedError(where, failure ? failure.cause : error);
     } catch {
       // the cause could not be described (a value String() cannot convert): name the culprit anyway
@@ -190,7 +190,7 @@ export class QuiesceApp implements App {
       return await this.phases.shutdown(reason, deadline, this.container.openScopes);
     } catch (error) {
       // a bug of ours, not a hook's failure (those are in the report): close() still resolves
-      this.settings.logger.error({ error: describeSafely(error), reason }, 'shutdown failed');
+      this.settings.logger.error({ error: describe(error), reason }, 'shutdown failed');
       return { reason, ok: false, durationMs: 0, steps: [] };
     } finally {
       this.current = 'stopped';
@@ -199,10 +199,3 @@ export class QuiesceApp implements App {
   }
 }
 
-function describeSafely(error: unknown): string {
-  try {
-    return describe(error);
-  } catch {
-    return 'a value that cannot be described';
-  }
-}

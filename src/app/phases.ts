@@ -291,7 +291,7 @@ export class Phases {
       try {
         await runWithTimeout(() => participant.close!(), { timeoutMs: Math.max(1, deadline.left()), label: `${participant.name} close` });
       } catch (error) {
-        this.settings.logger.warn({ participant: participant.name, error: describeSafely(error) }, 'closing a participant after shutdown failed');
+        this.settings.logger.warn({ participant: participant.name, error: describe(error) }, 'closing a participant after shutdown failed');
       }
     }
   }
@@ -375,10 +375,3 @@ async function waitForScopes(scopes: ScopesToWaitFor, ctx: HookContext): Promise
   if (scopes.size > 0) await scopes.closeAll(ctx);
 }
 
-function describeSafely(error: unknown): string {
-  try {
-    return describe(error);
-  } catch {
-    return 'an error that cannot be described';
-  }
-}

@@ -8,11 +8,11 @@
  * allocates nothing beyond the instances and their argument arrays.
  */
 import type { Logger } from 'pino';
-import { AsyncResolutionError, NotFoundError, ScopeError, StoppingError } from '../errors.js';
+import { AsyncResolutionError, describe, NotFoundError, ScopeError, StoppingError } from '../errors.js';
 import { destroyParts, initParts, classHasInit, classIsDisposable } from './disposables.js';
 import { runWithTimeout } from '../lifecycle/deadline.js';
 import { destroyTasks } from './destroy-plan.js';
-import { describeSafely, runShutdown } from '../lifecycle/shutdown.js';
+import { runShutdown } from '../lifecycle/shutdown.js';
 import type { ShutdownTask, StartupTask, StepPart } from '../lifecycle/tasks.js';
 import { tokenName, type Token } from '../tokens.js';
 import type { ProviderGraph, ProviderNode } from './graph.js';
@@ -165,7 +165,7 @@ export class Container {
   private destroyLate(entry: InstanceRecord): void {
     const logged = runShutdown(destroyTasks([entry]), { reason: 'late-init', timeoutMs: this.scopeTimeoutMs, concurrency: 'sequential' }).then(
       (report) => this.logger.warn({ provider: entry.node.name, steps: report.steps }, 'instance finished init after its owner closed; destroyed it at once'),
-      (error: unknown) => this.logger.error({ provider: entry.node.name, error: describeSafely(error) }, 'destroying a late instance failed'),
+      (error: unknown) => this.logger.error({ provider: entry.node.name, error: describe(error) }, 'destroying a late instance failed'),
     );
     void logged; // both outcomes handled above; nothing waits for a late arrival
   }

@@ -10,10 +10,10 @@
  * - `OpenScopes` tracks the scopes not yet closed: shutdown waits for them (whenEmpty) as in-flight work
  *   and, when it stops waiting, closes the rest (closeAll) and says so.
  */
-import { HookTimeoutError, QuiesceError } from '../errors.js';
+import { describe, HookTimeoutError, QuiesceError } from '../errors.js';
 import { Deadline } from '../lifecycle/deadline.js';
 import { destroyTasks } from './destroy-plan.js';
-import { describeSafely, startShutdown } from '../lifecycle/shutdown.js';
+import { startShutdown } from '../lifecycle/shutdown.js';
 import { tokenName, type Token } from '../tokens.js';
 import type { DestroyContext, ShutdownReport } from '../types.js';
 import type { Box, Container } from './container.js';
@@ -98,7 +98,7 @@ export class UnitOfWork implements WorkScope {
     } catch (error) {
       // only a malformed plan throws (a bug): the scope still counts as closed, and close() still resolves
       scopes.delete(this);
-      logger.error({ reason, error: describeSafely(error) }, 'closing a scope failed');
+      logger.error({ reason, error: describe(error) }, 'closing a scope failed');
       return Promise.resolve({ reason, ok: false, durationMs: 0, steps: [] });
     }
   }

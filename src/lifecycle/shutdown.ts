@@ -24,7 +24,7 @@
  * running part to a shared signal: quadratic).
  *
  * Promises: every promise made here has both handlers attached, and those handlers cannot throw (thrown
- * values are described by `describeSafely`), so no step is left unfinished whatever a part throws.
+ * values are described by `describe`, which never throws), so no step is left unfinished whatever a part throws.
  */
 import type { Logger } from 'pino';
 import { HookTimeoutError, describe } from '../errors.js';
@@ -283,7 +283,7 @@ class ShutdownRun {
   private fail(state: StepState, error: unknown): void {
     if (state.status !== undefined) return;
     state.status = error instanceof HookTimeoutError ? 'timeout' : 'failed';
-    state.error = describeSafely(error);
+    state.error = describe(error);
   }
 
   private complete(state: StepState): void {
@@ -448,17 +448,6 @@ function toStep(state: StepState): ShutdownStep {
 }
 
 /** describe() that cannot throw, whatever was thrown (an object whose toString throws, Object.create(null)). */
-export function describeSafely(error: unknown): string {
-  try {
-    return describe(error);
-  } catch {
-    try {
-      return Object.prototype.toString.call(error);
-    } catch {
-      return 'a thrown value that cannot be described';
-    }
-  }
-}
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';

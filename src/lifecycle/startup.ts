@@ -72,22 +72,15 @@ export class StartupFailure extends Error {
 function failureMessage(kind: StartupFailureKind, name: string | undefined, cause: unknown, timeoutMs: number): string {
   switch (kind) {
     case 'failed':
-      return `Startup failed in ${name ?? 'a task'}: ${describeSafely(cause)}`;
+      return `Startup failed in ${name ?? 'a task'}: ${describe(cause)}`;
     case 'timeout':
       return `Startup did not finish within ${timeoutMs} ms${name ? ` (${name} was still starting)` : ''}`;
     case 'aborted':
-      return `Startup aborted: ${describeSafely(cause)}`;
+      return `Startup aborted: ${describe(cause)}`;
   }
 }
 
 /** describe(), which must never throw whatever was thrown; guarded here too, since the run must settle. */
-function describeSafely(value: unknown): string {
-  try {
-    return describe(value);
-  } catch {
-    return `a thrown value that cannot be described (${value === null ? 'null' : typeof value})`;
-  }
-}
 
 /**
  * Runs `tasks` (in topological order: each after every id in its `after`) and resolves with their ids
