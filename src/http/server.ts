@@ -39,6 +39,7 @@ import { addHealthRoutes, HealthListener, type HealthPaths } from './health.js';
 import { InFlight } from './in-flight.js';
 import { LiveScopes, perRequestHandler, singletonHandler, type Method, type RequestScope, type RouteHandler } from './route-handlers.js';
 import { WebSockets } from './websockets.js';
+import { validateHttpOptions } from '../options/index.js';
 
 export interface HttpModuleOptions {
   /** Default 3000; 0 picks a free port. */
@@ -114,7 +115,8 @@ export class HttpServer {
 
   constructor(settings: HttpServerSettings) {
     const { options, logger, isReady } = settings;
-    checkOptions(options);
+    // the one rule set bootstrap applies too; here for servers made without bootstrap (no shutdown deadline known)
+    validateHttpOptions(options, { shutdownTimeout: Infinity });
     this.options = options;
     this.logger = logger;
     this.app = settings.app;
@@ -293,18 +295,6 @@ export class HttpServer {
     const [fastifyClosed] = await closed;
     if (fastifyClosed.status === 'rejected') throw fastifyClosed.reason; // an onClose hook that failed
     log.info({ durationMs: Date.now() - startedAt }, 'http: closed');
-  }
-}
-
-function checkOptions(options: HttpModuleOptions): void {
-  for (const key of ['port', 'drainDelay', 'drainTimeout', 'healthPort'] as const) {
-    const value = options[key];
-    if (value !== undefined && !(typeof value === 'number' && value >= 0 && (Number.isFinite(value) || key === 'drainTimeout'))) {
-      throw new InvalidProviderError(`HttpModule option ${key} must be a number >= 0, got ${String(value)}.`);
-    }
-  }
-  if (options.setup !== undefined && typeof options.setup !== 'function') {
-    throw new InvalidProviderError(`HttpModule option setup must be a function (fastify, app) => void | Promise<void>, got ${typeof options.setup}.`);
   }
 }
 

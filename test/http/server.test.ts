@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { InvalidProviderError } from '../../src/errors.js';
+import { InvalidOptionsError, InvalidProviderError } from '../../src/errors.js';
 import { Controller, Get, Post } from '../../src/http/controllers.js';
 import type { HttpModuleOptions, HttpServer } from '../../src/http/server.js';
 import { context, httpServer, silent } from './support.js';
@@ -103,7 +103,7 @@ describe('routes', () => {
 
 describe('options', () => {
   it.each([['port', -1], ['drainDelay', Number.NaN], ['drainTimeout', '5']])('rejects %s = %j', (key, value) => {
-    expect(() => httpServer({ [key]: value })).toThrow(InvalidProviderError);
+    expect(() => httpServer({ [key]: value })).toThrow(InvalidOptionsError);
   });
 });
 
