@@ -53,8 +53,6 @@ export async function bootstrap(root: ModuleImport, options: BootstrapOptions = 
         options: testing ? { ...httpOptions, listen: false } : httpOptions,
         container,
         logger: settings.logger,
-        shutdownTimeout: settings.shutdownTimeout,
-        disposeConcurrency: settings.disposeConcurrency,
       })
     : undefined;
   const participants: Participant[] = http ? [http] : [];

@@ -19,8 +19,6 @@ export interface HttpParticipantSettings {
   options: HttpModuleOptions;
   container: Container;
   logger: Logger;
-  shutdownTimeout: number;
-  disposeConcurrency: 'graph' | 'sequential';
 }
 
 export class HttpParticipant implements Participant {
@@ -45,9 +43,9 @@ export class HttpParticipant implements Participant {
   }
 
   async start(ctx: HookContext, host: ParticipantHost): Promise<void> {
-    const { options, container, logger, shutdownTimeout, disposeConcurrency } = this.settings;
+    const { options, container, logger } = this.settings;
     const server = new HttpServer({ options, logger, isReady: host.isReady, app: host.app });
-    server.addControllers(controllerSources({ container, logger, timeoutMs: shutdownTimeout, concurrency: disposeConcurrency }));
+    server.addControllers(controllerSources(container));
     this.server = server; // before start: a start that fails half-way is still stopped by the rollback
     await server.start(ctx);
   }

@@ -5,7 +5,6 @@
  * hooks run at once, inside release(). Failures are logged by the scope and never reach the client.
  */
 import type { FastifyRequest } from 'fastify';
-import type { Logger } from 'pino';
 import type { Container } from '../container/container.js';
 import type { ProviderNode } from '../container/graph.js';
 import type { UnitOfWork } from '../container/scopes.js';
@@ -13,16 +12,7 @@ import { REQUEST } from './request-token.js';
 import type { ScopedInstance } from './route-handlers.js';
 import type { ControllerSource } from './server.js';
 
-export interface RequestScopeSettings {
-  container: Container;
-  logger: Logger;
-  /** Unused since request scopes close under the container's scope budget; kept for callers of 0.1. */
-  timeoutMs?: number;
-  concurrency?: 'graph' | 'sequential';
-}
-
-export function controllerSources(settings: RequestScopeSettings): ControllerSource[] {
-  const { container } = settings;
+export function controllerSources(container: Container): ControllerSource[] {
   return container.graph.controllers.map((node) =>
     node.scope === 'request'
       ? { controller: node.def.useClass!, perRequest: (request: FastifyRequest) => createForRequest(node, request, container) }

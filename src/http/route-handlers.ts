@@ -17,8 +17,6 @@ export interface ScopedInstance {
   instance: object;
   release: () => Promise<unknown>;
 }
-/** @deprecated 0.1's name; use ScopedInstance. */
-export type RequestScope = ScopedInstance;
 
 /** Opens a request's scope and resolves its controller: synchronously when nothing on the way is async. */
 export type PerRequest = (request: FastifyRequest) => ScopedInstance | Promise<ScopedInstance>;
@@ -118,10 +116,6 @@ export class ScopedRequests {
     return this.idlePromise;
   }
 }
-/** @deprecated 0.1's name; use ScopedRequests. */
-export const LiveScopes = ScopedRequests;
-/** @deprecated 0.1's name; use ScopedRequests. */
-export type LiveScopes = ScopedRequests;
 
 /** One request's scope: released once both the handler and the response are done. */
 class ReleaseLatch {

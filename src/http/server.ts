@@ -37,7 +37,7 @@ import { getControllerMetadata, type RouteDefinition } from './controllers.js';
 import { ConnectionDrain, DrainTimeoutError, type DrainCut } from './drain.js';
 import { addHealthRoutes, HealthListener, type HealthPaths } from './health.js';
 import { InFlight } from './in-flight.js';
-import { LiveScopes, perRequestHandler, singletonHandler, type Method, type RequestScope, type RouteHandler } from './route-handlers.js';
+import { perRequestHandler, ScopedRequests, singletonHandler, type Method, type RouteHandler, type ScopedInstance } from './route-handlers.js';
 import { WebSockets } from './websockets.js';
 import { validateHttpOptions } from '../options/index.js';
 
@@ -82,7 +82,7 @@ export interface ControllerSource {
    * once, after the handler has settled and the response is done (finished, errored, or the client went away).
    * If perRequest rejects, it must clean up what it created itself; the request then fails with that error.
    */
-  perRequest?: (request: FastifyRequest) => RequestScope | Promise<RequestScope>;
+  perRequest?: (request: FastifyRequest) => ScopedInstance | Promise<ScopedInstance>;
 }
 
 export interface HttpServerSettings {
@@ -102,7 +102,7 @@ export class HttpServer {
   private readonly logger: Logger;
   private readonly app: App;
   private readonly connections: ConnectionDrain | undefined;
-  private readonly scopes: LiveScopes;
+  private readonly scopes: ScopedRequests;
   private readonly inFlight = new InFlight();
   private readonly websockets = new WebSockets();
   private readonly closing = new AbortController();
@@ -122,7 +122,7 @@ export class HttpServer {
     this.app = settings.app;
     this.listen = options.listen !== false;
     this.fastify = Fastify(fastifyOptions(options.fastify, logger));
-    this.scopes = new LiveScopes(this.fastify.log);
+    this.scopes = new ScopedRequests(this.fastify.log);
     // HTTP/2 drains with GOAWAY (fastify's closeHttp2Sessions); the Connection header is HTTP/1 only.
     const http2 = (options.fastify as { http2?: boolean } | undefined)?.http2 === true;
     this.connections = http2 ? undefined : new ConnectionDrain(this.fastify.server);
