@@ -8,12 +8,14 @@
  * stops enforcing headersTimeout after close). This file adds:
  *  - begin(): every response still to be written, in flight or yet to arrive, carries `Connection: close`,
  *    so Node ends each socket once its response is out;
+ *  - closeListener(): close the listening socket when the kernel is very unlikely to hold a connection
+ *    node has not accepted (closing resets those, after a proxy may have sent its request);
  *  - forceClose(): at the drain deadline, destroy every remaining socket.
  *
  * Cost before begin(): one Set entry and one 'close' listener per TCP connection, nothing per request.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { Server as NetServer, type Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
 import { HookTimeoutError } from '../errors.js';
 
@@ -22,10 +24,17 @@ interface HttpSocket extends Socket {
   _httpMessage?: ServerResponse | null;
 }
 
+/** A turn of the event loop this short (an idle turn takes 4-10 µs) leaves next to no time for the kernel to queue a connection. */
+const QUIET_TURN_MS = 0.02;
+/** How long to look for such a turn before any turn that accepted nothing will do. */
+const PATIENCE_MS = 50;
+/** Under a flood that never lets a turn pass without an accept: close anyway. */
+const MAX_WAIT_MS = 250;
+
 export class ConnectionDrain {
   private readonly sockets = new Set<HttpSocket>();
   private listenerClosed = false;
-  /** Connections accepted so far: acceptPending() watches it move. */
+  /** Connections accepted so far: closeListener() watches it move. */
   private accepted = 0;
 
   constructor(private readonly server: Server) {
@@ -64,25 +73,47 @@ export class ConnectionDrain {
   }
 
   /**
-   * Resolves after a turn of the event loop in which the listener accepted nothing new (at most `maxTurns`).
-   * Closing a listening socket resets the connections the kernel has completed but Node has not accepted
-   * yet, and a proxy may already have sent a request on them: nginx does not retry such a POST (a 502 the
-   * client sees). Connections Node has accepted are served (CONTRACT §12), so the drain lets the poll phase
-   * accept what is queued before it closes the listener. It narrows the race to one turn; only a balancer
-   * that is told (readiness) removes it.
+   * Closes the listener right after a short turn of the event loop whose poll phase accepted nothing, so
+   * that the kernel is very unlikely to hold a connection Node has not accepted.
+   *
+   * Why: closing a listening socket makes the kernel reset every connection it has completed but Node has
+   * not accepted yet, and a proxy may already have sent a request on such a connection: nginx does not
+   * retry a POST that was sent (a 502 the client sees). Connections Node has accepted are served
+   * (CONTRACT §12). A connection can only be caught between the poll phase's last accept and the close,
+   * so the close happens synchronously in the check phase of a turn that accepted nothing and lasted at
+   * most QUIET_TURN_MS (the window is shorter than the turn). Under load, where no turn is that short,
+   * it settles for any turn that accepted nothing after PATIENCE_MS, and closes anyway after
+   * MAX_WAIT_MS. Only a balancer that is told (readiness) closes the window entirely.
    */
-  async acceptPending(maxTurns = 20): Promise<void> {
-    for (let turn = 0; turn < maxTurns; turn++) {
-      const before = this.accepted;
-      // setImmediate runs after this turn's poll phase, which accepts every connection the kernel holds
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      if (this.accepted === before) return;
-    }
+  closeListener(patient = true): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const startedAt = performance.now();
+      let turnStartedAt = startedAt;
+      let before = this.accepted;
+      const check = (): void => {
+        const now = performance.now();
+        const quiet = this.accepted === before && (now - turnStartedAt <= QUIET_TURN_MS || now - startedAt >= PATIENCE_MS);
+        if (!patient || quiet || now - startedAt >= MAX_WAIT_MS) {
+          this.stopListening();
+          resolve();
+          return;
+        }
+        before = this.accepted;
+        turnStartedAt = now;
+        setImmediate(check);
+      };
+      setImmediate(check);
+    });
   }
 
-  /** Called once the listener is closed: sockets that turn idle from now on are closed at once. */
-  listenerClosing(): void {
+  private stopListening(): void {
     this.listenerClosed = true;
+    if (!this.server.listening) return;
+    // net's close first (the listening socket goes at once); http.Server.close() would first walk every
+    // connection to close the idle ones, which widens the window. fastify.close() calls it again later:
+    // Node then reports ERR_SERVER_NOT_RUNNING once the connections are gone, which fastify expects.
+    NetServer.prototype.close.call(this.server);
+    this.server.closeIdleConnections();
   }
 
   /** Destroys every remaining connection, including ones that never sent a request. Returns how many were open. */

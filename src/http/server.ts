@@ -258,11 +258,10 @@ export class HttpServer {
     const delay = Math.min(drainDelay, ctx.deadline - Date.now());
     if (delay > 0) await settledWithin(new Promise<void>(() => {}), delay, ctx.signal);
 
-    // The listener closes (once what the kernel queued is accepted): from here on, one drain budget.
-    if (!ctx.signal.aborted) await this.connections?.acceptPending();
+    // The listener closes (in a turn that found the kernel's accept queue empty): from here on, one drain budget.
+    await this.connections?.closeListener(!ctx.signal.aborted);
     const left = Math.max(0, ctx.deadline - Date.now());
     const budget = ctx.signal.aborted ? 0 : Math.min(this.options.drainTimeout ?? Math.floor(left / 2), left);
-    this.connections?.listenerClosing();
     const websockets = this.websockets.goingAway();
     this.closing.abort(ctx.reason);
     if (websockets > 0) log.info({ websockets }, 'http: close frame 1001 sent to every WebSocket');

@@ -6,6 +6,7 @@ import 'reflect-metadata';
 import { once } from 'node:events';
 import net from 'node:net';
 import { PassThrough } from 'node:stream';
+import { Worker } from 'node:worker_threads';
 import { Client, errors as undiciErrors } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HookTimeoutError } from '../../src/errors.js';
@@ -95,6 +96,45 @@ function readUntilClosed(socket: net.Socket): Promise<string> {
   socket.setEncoding('utf8');
   socket.on('data', (chunk: string) => (text += chunk));
   return new Promise((resolve) => socket.once('close', () => resolve(text)));
+}
+
+/**
+ * A client on its own thread: connectWhileBlocked() blocks this thread until the client has connected and
+ * sent a POST /echo, so that the connection waits in the kernel's accept queue; `answer` is what it read.
+ */
+async function queuedPostClient(port: number): Promise<{ connectWhileBlocked(): void; answer: Promise<string> }> {
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const worker = new Worker(
+    `const { parentPort, workerData } = require('node:worker_threads');
+     const net = require('node:net');
+     parentPort.once('message', () => {
+       const socket = net.connect(workerData.port, '127.0.0.1');
+       let text = '';
+       socket.setEncoding('utf8');
+       socket.on('data', (chunk) => (text += chunk));
+       socket.on('error', (error) => parentPort.postMessage('error: ' + error.code));
+       socket.on('close', () => parentPort.postMessage(text));
+       socket.on('connect', () => {
+         const body = JSON.stringify({ name: 'ada' });
+         socket.write('POST /echo HTTP/1.1\\r\\nHost: localhost\\r\\nContent-Type: application/json\\r\\nContent-Length: ' + body.length + '\\r\\n\\r\\n' + body, () => {
+           Atomics.store(workerData.flag, 0, 1);
+           Atomics.notify(workerData.flag, 0);
+         });
+       });
+     });
+     parentPort.postMessage('ready');`,
+    { eval: true, workerData: { port, flag } },
+  );
+  cleanup.push(() => worker.terminate());
+  await once(worker, 'message');
+  const answer = once(worker, 'message').then(([text]) => String(text));
+  return {
+    connectWhileBlocked() {
+      worker.postMessage('go');
+      expect(Atomics.wait(flag, 0, 0, 5000), 'the client thread connected and sent its request').not.toBe('timed-out');
+    },
+    answer,
+  };
 }
 
 async function elapsed(promise: Promise<unknown>): Promise<number> {
@@ -208,6 +248,45 @@ describe('HTTP drain', () => {
     gate.open.resolve();
     await holder;
     await stopped;
+  });
+
+  it('accepts and serves a connection the kernel queued while the event loop was busy, before closing the listener', async () => {
+    // Closing a listening socket resets what the kernel has queued but node has not accepted: after a proxy
+    // sent its request there (issue 15). A client thread connects and sends a POST while this thread is
+    // blocked right after stop() began, so the connection is queued when the drain first looks.
+    const { server, port } = await start();
+    const client = await queuedPostClient(port);
+    const stopped = server.stop(context(10_000));
+    client.connectWhileBlocked();
+    expect(await client.answer).toMatch(/^HTTP\/1\.1 201 [\s\S]*\r\nconnection: close\r\n[\s\S]*\{"echo":\{"name":"ada"\}\}$/i);
+    await stopped;
+  });
+
+  it('closes the listener within a bounded wait when connections arrive in every turn of the event loop', async () => {
+    const { server, port } = await start();
+    let flooding = true;
+    const answered: Promise<string>[] = [];
+    const flood = (): void => {
+      if (!flooding) return;
+      const socket = net.connect(port, '127.0.0.1');
+      socket.on('error', () => undefined); // refused or reset once the listener is closed
+      socket.end('GET /fast HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+      answered.push(readUntilClosed(socket));
+      setImmediate(flood);
+    };
+    let accepted = 0;
+    server.fastify.server.on('connection', () => accepted++);
+    setImmediate(flood);
+    await vi.waitFor(() => expect(accepted).toBeGreaterThan(10));
+
+    const startedAt = Date.now();
+    const stopped = server.stop(context(10_000));
+    await vi.waitFor(() => expect(server.fastify.server.listening).toBe(false), { timeout: 2000 });
+    flooding = false;
+    expect(Date.now() - startedAt).toBeLessThan(1000);
+    await stopped;
+    const texts = await Promise.all(answered);
+    expect(texts.filter((text) => text.startsWith('HTTP/1.1 200 ')).length).toBeGreaterThan(0);
   });
 
   it('does not let an idle keep-alive client delay stop', async () => {
