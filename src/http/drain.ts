@@ -31,6 +31,16 @@ const PATIENCE_MS = 50;
 /** Under a flood that never lets a turn pass without an accept: close anyway. */
 const MAX_WAIT_MS = 250;
 
+/** How the listener closed, for the drain's log line. */
+export interface ListenerClosed {
+  waitedMs: number;
+  turns: number;
+  /** Duration of the turn the close followed: the window in which the kernel could still queue a connection. */
+  lastTurnUs: number;
+  /** False if it settled for a longer turn (busy loop) or closed at MAX_WAIT_MS. */
+  quietTurn: boolean;
+}
+
 export class ConnectionDrain {
   private readonly sockets = new Set<HttpSocket>();
   private listenerClosed = false;
@@ -85,17 +95,22 @@ export class ConnectionDrain {
    * it settles for any turn that accepted nothing after PATIENCE_MS, and closes anyway after
    * MAX_WAIT_MS. Only a balancer that is told (readiness) closes the window entirely.
    */
-  closeListener(patient = true): Promise<void> {
-    return new Promise<void>((resolve) => {
+  closeListener(patient = true): Promise<ListenerClosed> {
+    return new Promise<ListenerClosed>((resolve) => {
       const startedAt = performance.now();
       let turnStartedAt = startedAt;
       let before = this.accepted;
+      let turns = 0;
       const check = (): void => {
         const now = performance.now();
-        const quiet = this.accepted === before && (now - turnStartedAt <= QUIET_TURN_MS || now - startedAt >= PATIENCE_MS);
-        if (!patient || quiet || now - startedAt >= MAX_WAIT_MS) {
+        const turnMs = now - turnStartedAt;
+        const waitedMs = now - startedAt;
+        const quietTurn = this.accepted === before && turnMs <= QUIET_TURN_MS;
+        const settle = this.accepted === before && waitedMs >= PATIENCE_MS;
+        turns++;
+        if (!patient || quietTurn || settle || waitedMs >= MAX_WAIT_MS) {
           this.stopListening();
-          resolve();
+          resolve({ waitedMs: round(waitedMs), turns, lastTurnUs: Math.round(turnMs * 1000), quietTurn });
           return;
         }
         before = this.accepted;
@@ -136,6 +151,10 @@ function closeAfterResponse(request: IncomingMessage, response: ServerResponse):
 }
 
 function ignore(): void {}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
 
 /** What the drain had to cut, for its error and its log line. */
 export interface DrainCut {

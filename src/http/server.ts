@@ -259,7 +259,8 @@ export class HttpServer {
     if (delay > 0) await settledWithin(new Promise<void>(() => {}), delay, ctx.signal);
 
     // The listener closes (in a turn that found the kernel's accept queue empty): from here on, one drain budget.
-    await this.connections?.closeListener(!ctx.signal.aborted);
+    const listener = await this.connections?.closeListener(!ctx.signal.aborted);
+    if (listener) log.info({ ...listener, connections: this.connections?.connections }, 'http: listener closed');
     const left = Math.max(0, ctx.deadline - Date.now());
     const budget = ctx.signal.aborted ? 0 : Math.min(this.options.drainTimeout ?? Math.floor(left / 2), left);
     const websockets = this.websockets.goingAway();
