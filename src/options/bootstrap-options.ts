@@ -4,13 +4,20 @@
  * process can catch.
  */
 import { constants } from 'node:os';
-import { boolean, duration, fail, isPlainishObject, oneOf, optionsObject } from './rules.js';
+import type { BootstrapOptions } from '../types.js';
+import { boolean, duration, fail, isPlainishObject, knownKeys, oneOf, optionsObject, type EveryKey } from './rules.js';
+
+const known = ['shutdownTimeout', 'startupTimeout', 'signals', 'exit', 'logger', 'disposeConcurrency'] as const;
+/** Compile-time check: a new option in BootstrapOptions must be added to `known`. */
+const everyBootstrapOption: EveryKey<BootstrapOptions, (typeof known)[number]> = true;
+void everyBootstrapOption;
 
 /** Signals a process cannot install a handler for: process.on() throws EINVAL for them. */
 const uncatchable: ReadonlySet<string> = new Set(['SIGKILL', 'SIGSTOP']);
 
 export function validateBootstrapOptions(given: unknown): void {
   const options = optionsObject('bootstrap options', given);
+  knownKeys('bootstrap option', options, known);
   duration('bootstrap option shutdownTimeout', options.shutdownTimeout, { positive: true, unlimited: true });
   duration('bootstrap option startupTimeout', options.startupTimeout, { positive: true, unlimited: true });
   signals(options.signals);

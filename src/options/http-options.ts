@@ -3,13 +3,19 @@
  * before anything is created, together with the one cross-option rule: `drainDelay` must leave time,
  * inside `shutdownTimeout`, for the drain and the destroy phase.
  */
-import { boolean, duration, fail, func, nonEmptyString, object, optionsObject, port, routePath } from './rules.js';
+import type { HttpModuleOptions } from '../http/server.js';
+import { boolean, duration, fail, func, knownKeys, type EveryKey, nonEmptyString, object, optionsObject, port, routePath } from './rules.js';
 
 const defaultPort = 3000;
 const where = 'HttpModule.forRoot option';
+const known = ['port', 'host', 'fastify', 'drainDelay', 'drainTimeout', 'readinessPath', 'livenessPath', 'healthPort', 'setup', 'listen'] as const;
+/** Compile-time check: a new option in HttpModuleOptions must be added to `known`. */
+const everyHttpOption: EveryKey<HttpModuleOptions, (typeof known)[number]> = true;
+void everyHttpOption;
 
 export function validateHttpOptions(given: unknown, context: { shutdownTimeout: number }): void {
   const options = optionsObject('HttpModule.forRoot options', given);
+  knownKeys(where, options, known);
   port(`${where} port`, options.port);
   port(`${where} healthPort`, options.healthPort);
   nonEmptyString(`${where} host`, options.host);

@@ -71,3 +71,43 @@ export function oneOf(option: string, value: unknown, allowed: readonly string[]
   if (value === undefined) return;
   if (typeof value !== 'string' || !allowed.includes(value)) fail(option, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`, value);
 }
+
+/** `true` only if `Listed` names every key of `T` (else the type is `never` and the assignment fails to compile). */
+export type EveryKey<T, Listed extends keyof T> = [Exclude<keyof T, Listed>] extends [never] ? true : never;
+
+/**
+ * Every string key of `options` is one of `known`. A misspelt option would otherwise be dropped without a
+ * word: `shutdownTimout: 60_000` leaves the default 10 s deadline, found out at the first SIGKILL.
+ * (Symbol keys are internal, e.g. createTestApp's.)
+ */
+export function knownKeys(where: string, options: Record<string, unknown>, known: readonly string[]): void {
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const near = nearest(key, known);
+    const hint = near === undefined ? '' : `did you mean '${near}'? `;
+    fail(`${where} '${key}'`, `no such option (${hint}known: ${known.join(', ')})`, options[key]);
+  }
+}
+
+/** The known name closest to `key` in edit distance, if it is close enough to be a slip of the keyboard. */
+function nearest(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const name of known) {
+    const distance = editDistance(key.toLowerCase(), name.toLowerCase());
+    if (distance < bestDistance) [best, bestDistance] = [name, distance];
+  }
+  return bestDistance <= Math.max(2, Math.floor(key.length / 4)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}

@@ -64,6 +64,26 @@ describe('bootstrap options are validated before anything is created (CONTRACT Â
     expect(process.listenerCount('SIGTERM')).toBe(before);
   });
 
+  // Root cause: unknown keys were dropped without a word, so a misspelt timeout left the default deadline.
+  it('rejects an unknown bootstrap option, suggesting the one meant, creating nothing', async () => {
+    const { AppModule, created } = trackedModule();
+    const error = await rejection(bootstrap(AppModule, { logger: false, shutdownTimout: 60_000 } as never));
+    expectInvalidOption(error, "bootstrap option 'shutdownTimout'", '60000');
+    expect((error as Error).message).toContain("did you mean 'shutdownTimeout'?");
+    expect(created).toEqual([]);
+    const unrelated = await rejection(bootstrap(AppModule, { logger: false, colour: 'blue' } as never));
+    expect((unrelated as Error).message).not.toContain('did you mean');
+    expect((unrelated as Error).message).toContain('known: shutdownTimeout, startupTimeout, signals, exit, logger, disposeConcurrency');
+  });
+
+  it('rejects an unknown HttpModule option, suggesting the one meant', async () => {
+    const { AppModule, created } = trackedModule([HttpModule.forRoot({ port: 0, drainDelai: 500 } as never)]);
+    const error = await rejection(bootstrap(AppModule, { logger: false, signals: false }));
+    expectInvalidOption(error, "HttpModule.forRoot option 'drainDelai'", '500');
+    expect((error as Error).message).toContain("did you mean 'drainDelay'?");
+    expect(created).toEqual([]);
+  });
+
   it('rejects options that are not an object', async () => {
     const { AppModule } = trackedModule();
     expectInvalidOption(await rejection(bootstrap(AppModule, 'prod' as never)), 'bootstrap options', '"prod"');
