@@ -5,6 +5,7 @@
  * of the participants, and the App only shows its url and fastify instance.
  */
 import type { FastifyInstance } from 'fastify';
+import { loggable } from '../logger.js';
 import type { Logger } from 'pino';
 import type { Container } from '../container/container.js';
 import { createDependencyGraph } from '../container/graph-view.js';
@@ -135,12 +136,7 @@ export class QuiesceApp implements App {
       await this.phases.start(run, { app: this, isReady: this.isReady });
     } catch (error) {
       const failure = this.startupError(error);
-      try {
-        this.settings.logger.error({ err: failure.cause ?? failure, code: failure.code }, failure.message);
-      } catch {
-        // a cause that cannot be serialized must not keep bootstrap from settling
-        this.settings.logger.error({ code: failure.code }, failure.message);
-      }
+      this.settings.logger.error({ err: loggable(failure.cause ?? failure), code: failure.code }, failure.message);
       this.closing ??= this.stop('startup-rollback', this.abortDeadline ?? new Deadline(this.settings.shutdownTimeout));
       await this.closing;
       this.settleStartup();

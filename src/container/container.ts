@@ -8,6 +8,7 @@
  * allocates nothing beyond the instances and their argument arrays.
  */
 import type { Logger } from 'pino';
+import { loggable } from '../logger.js';
 import { AsyncResolutionError, describe, NotFoundError, ScopeError, StoppingError } from '../errors.js';
 import { destroyParts, initParts, classHasInit, classIsDisposable } from './disposables.js';
 import { runWithTimeout } from '../lifecycle/deadline.js';
@@ -117,7 +118,7 @@ export class Container {
     }
     const created = this.resolve(node, owner, null, undefined);
     if (created instanceof Pending) {
-      created.promise.catch((error: unknown) => this.logger.error({ err: error, provider: node.name }, 'asynchronous creation behind get() failed'));
+      created.promise.catch((error: unknown) => this.logger.error({ err: loggable(error), provider: node.name }, 'asynchronous creation behind get() failed'));
       throw new AsyncResolutionError(tokenName(token), node.name);
     }
     return created as T;

@@ -8,6 +8,7 @@
  * torn down under a handler that is still running.
  */
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
+import { loggable } from '../logger.js';
 import type { ServerResponse } from 'node:http';
 
 export type RouteHandler = (request: FastifyRequest, reply: FastifyReply) => unknown;
@@ -106,7 +107,7 @@ export class ScopedRequests {
   }
 
   releaseFailed(error: unknown): void {
-    this.logger.error({ err: error }, 'releasing a request scope failed');
+    this.logger.error({ err: loggable(error) }, 'releasing a request scope failed');
   }
 
   /** Resolves once every scope created so far (and any created meanwhile) has been released. */

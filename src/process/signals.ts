@@ -26,6 +26,7 @@
  *   SIGKILL  the watchdog: the deadline passed and the event loop was blocked (a shell shows 137)
  */
 import { constants } from 'node:os';
+import { loggable } from '../logger.js';
 import type { Logger } from 'pino';
 import { Deadline, startTimer } from '../lifecycle/deadline.js';
 import type { ShutdownReport } from '../types.js';
@@ -162,13 +163,13 @@ export function installProcessHandlers(options: ProcessHandlerOptions): ProcessH
 
   function onError(event: ErrorEvent, error: unknown): void {
     if (!current) {
-      logger.fatal({ err: error, event, action: 'shutdown' }, `${event}: shutting down`);
+      logger.fatal({ err: loggable(error), event, action: 'shutdown' }, `${event}: shutting down`);
       begin(event, undefined, true);
       return;
     }
     current.failed = true;
     logger.error(
-      { err: error, event, action: 'continue' },
+      { err: loggable(error), event, action: 'continue' },
       `${event} during shutdown: shutdown continues${exit ? ', then the process exits with 1' : ''}`,
     );
   }
@@ -183,11 +184,7 @@ export function installProcessHandlers(options: ProcessHandlerOptions): ProcessH
     // Armed before the target runs: a target that blocks synchronously must still meet the deadline.
     if (exit) arm(shutdown);
     const onFailure = (error: unknown): void => {
-      try {
-        logger.error({ err: error, reason }, 'shutdown failed');
-      } catch {
-        logger.error({ reason }, 'shutdown failed with a value that cannot be logged');
-      }
+      logger.error({ err: loggable(error), reason }, 'shutdown failed');
       settle(shutdown, undefined);
     };
     try {
@@ -219,10 +216,10 @@ export function installProcessHandlers(options: ProcessHandlerOptions): ProcessH
         msg:
           `shutdown did not finish within ${shutdownTimeoutMs} ms and the event loop is blocked ` +
           '(a hook that never yields?): the watchdog kills the process with SIGKILL',
-        onError: (error) => logger.warn({ err: error }, 'the shutdown watchdog failed; the deadline holds only while the event loop runs'),
+        onError: (error) => logger.warn({ err: loggable(error) }, 'the shutdown watchdog failed; the deadline holds only while the event loop runs'),
       });
     } catch (error) {
-      logger.warn({ err: error }, 'could not start the shutdown watchdog; the deadline holds only while the event loop runs');
+      logger.warn({ err: loggable(error) }, 'could not start the shutdown watchdog; the deadline holds only while the event loop runs');
     }
   }
 

@@ -201,6 +201,38 @@ describe('installProcessHandlers', () => {
     expect(proc.exit).toHaveBeenCalledExactlyOnceWith(1);
   });
 
+  // Root cause: pino's error serializer read the thrown value; a Proxy that throws on every trap made the log
+  // call throw inside the handler, so the graceful shutdown never began.
+  it('shuts down gracefully after an uncaught value that throws on every read, logging what can be said of it', async () => {
+    const { proc, target, lines } = setup();
+    const hostile = new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error('trap');
+        },
+        getPrototypeOf: () => {
+          throw new Error('trap');
+        },
+        ownKeys: () => {
+          throw new Error('trap');
+        },
+        has: () => {
+          throw new Error('trap');
+        },
+      },
+    );
+    proc.emit('uncaughtException', hostile);
+    expect(target.calls).toEqual(['uncaughtException']);
+    expect(lines[0]).toMatchObject({ level: 60, action: 'shutdown', err: { type: 'UnserializableThrownValue' } });
+    proc.emit('unhandledRejection', hostile);
+    expect(lines.filter((l) => l.action === 'continue')).toHaveLength(1);
+
+    target.pending.resolve(report(true, 'uncaughtException'));
+    await settle();
+    expect(proc.exit).toHaveBeenCalledExactlyOnceWith(1);
+  });
+
   it('logs a second uncaught error during shutdown and keeps going', async () => {
     const { proc, target, lines } = setup();
     proc.emit('uncaughtException', new Error('first'));
