@@ -11,9 +11,10 @@ import type { Logger } from 'pino';
 import { AsyncResolutionError, describe, NotFoundError, ScopeError, StoppingError } from '../errors.js';
 import { destroyParts, initParts, classHasInit, classIsDisposable } from './disposables.js';
 import { runWithTimeout } from '../lifecycle/deadline.js';
-import { destroyTasks } from './destroy-plan.js';
-import { runShutdown } from '../lifecycle/shutdown.js';
-import type { ShutdownTask, StartupTask, StepPart } from '../lifecycle/tasks.js';
+import { destroyPlan } from './destroy-plan.js';
+import type { PlanStep } from '../lifecycle/plan.js';
+import { runPlan } from '../lifecycle/shutdown.js';
+import type { StartupTask, StepPart } from '../lifecycle/tasks.js';
 import { tokenName, type Token } from '../tokens.js';
 import type { ProviderGraph, ProviderNode } from './graph.js';
 import { InstanceOwner, type InstanceRecord } from './instance.js';
@@ -140,13 +141,13 @@ export class Container {
   }
 
   /**
-   * The app's instances as shutdown tasks (after `first`, e.g. the HTTP step). The singletons stay resolvable
+   * The app's instances as a shutdown plan (destroy-plan.ts). The singletons stay resolvable
    * until releaseApp(): during the stop phase, a scope opened before shutdown still creates request-scoped
    * instances that depend on them (a consumer finishing its in-flight messages).
    */
-  destroyPlan(first: readonly string[] = []): ShutdownTask[] {
+  destroyPlan(): PlanStep[] {
     this.appOwner.closed = true;
-    return destroyTasks([...this.appOwner.records], first);
+    return destroyPlan(this.appOwner.records);
   }
 
   /** Once shutdown is over: forget every instance, so that a closed app holds none of what it created. */
@@ -163,7 +164,7 @@ export class Container {
 
   /** Effect's rule: what arrives in a closed owner is finalised at once (an init that finished after shutdown began). */
   private destroyLate(entry: InstanceRecord): void {
-    const logged = runShutdown(destroyTasks([entry]), { reason: 'late-init', timeoutMs: this.scopeTimeoutMs, concurrency: 'sequential' }).then(
+    const logged = runPlan(destroyPlan([entry]), { reason: 'late-init', timeoutMs: this.scopeTimeoutMs, concurrency: 'sequential' }).then(
       (report) => this.logger.warn({ provider: entry.node.name, steps: report.steps }, 'instance finished init after its owner closed; destroyed it at once'),
       (error: unknown) => this.logger.error({ provider: entry.node.name, error: describe(error) }, 'destroying a late instance failed'),
     );
