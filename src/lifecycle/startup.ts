@@ -202,7 +202,7 @@ class StartupRun {
 
   private runOne(index: number): void {
     this.running.add(index);
-    let result: Promise<void> | void;
+    let result: Promise<unknown> | void;
     try {
       result = this.tasks[index]!.run(this.controller.signal);
     } catch (error) {
