@@ -11,7 +11,7 @@
  * them (the difference is what the hooks cost), `minimal` creates the instances and awaits every hook.
  */
 import 'reflect-metadata';
-import { args, counters, cpuMs, hardTimeout, num, report } from './common.js';
+import { args, counters, cpuMs, hardTimeout, num, report, sleep } from './common.js';
 import { initGraph, schedulerGraph, type GraphSpec } from './graphs.js';
 
 const a = args();
@@ -20,6 +20,8 @@ const n = num(a, 'n', 1000);
 const independent = a.independent === 'true';
 const noop = a.noop === 'async' ? 'async' : 'sync';
 hardTimeout(num(a, 'limit-ms', 100_000), `scheduler ${impl} ${n}`);
+/** Idle time between creating everything and measuring the shutdown. */
+const SETTLE_MS = 200;
 
 if (a.phase === 'init') await measureInit();
 else await measureShutdown();
@@ -56,6 +58,10 @@ async function measureShutdown(): Promise<void> {
     check = (rep) => ((rep as { ok: boolean }).ok ? undefined : `report not ok: ${JSON.stringify(rep).slice(0, 500)}`);
   }
 
+  // Let the process settle first: optimizing compiles that startup queued finish on a background thread,
+  // and process CPU time would charge them to the shutdown (seen with --trace-opt at N = 1,000: a few ms
+  // of a ~10 ms close). Same pause for every subject.
+  await sleep(SETTLE_MS);
   const c0 = cpuMs();
   const t0 = performance.now();
   const result = await close();
