@@ -5,8 +5,8 @@
  */
 import { performance } from 'node:perf_hooks';
 
-/** Zero-cost destroy hooks count here, so that a benchmark can check every one of them ran. */
-export const counters = { disposed: 0 };
+/** Zero-cost destroy (and init) hooks count here, so that a benchmark can check every one of them ran. */
+export const counters = { disposed: 0, inited: 0 };
 
 /** CPU time of this process so far (user + system), in ms. */
 export const cpuMs = (): number => {

@@ -9,7 +9,7 @@
  */
 import 'reflect-metadata';
 import { args, hardTimeout, median, num, report, sleep } from './common.js';
-import { criticalPathMs, disposalLayers, disposalServices, type GraphSpec } from './graphs.js';
+import { criticalPathMs, disposalLayers, disposalRandom, disposalServices, type GraphSpec } from './graphs.js';
 
 const a = args();
 const impl = a.impl ?? 'critical';
@@ -17,7 +17,7 @@ const which = a.graph ?? 'services';
 const iters = num(a, 'iters', 3);
 hardTimeout(60_000, `disposal ${impl}`);
 
-const g: GraphSpec = which === 'services' ? disposalServices() : disposalLayers();
+const g: GraphSpec = which === 'services' ? disposalServices() : which === 'random' ? disposalRandom() : disposalLayers();
 
 async function idealShutdown(spec: GraphSpec): Promise<void> {
   const dependents = spec.nodes.map(() => [] as number[]);

@@ -16,6 +16,8 @@ export interface NodeSpec {
   init: boolean;
   /** a zero-cost destroy hook: 'sync' `stop() {}`, 'async' `async stop() {}` (instead of destroyMs) */
   noop?: 'sync' | 'async';
+  /** a zero-cost asynchronous init hook, `async start() {}` (instead of `init`) */
+  noopInit?: 'async';
 }
 
 export interface GraphSpec {
@@ -127,6 +129,37 @@ export function disposalLayers(ms = 20, width = 12, depth = 5): GraphSpec {
   }
   const moduleImports = Array.from({ length: depth }, (_, l) => (l + 1 < depth ? [l + 1] : []));
   return { name: `disposal-60x${ms}ms-depth${depth}`, nodes, modules: depth, moduleImports, root: 0 };
+}
+
+/**
+ * 4c. Disposal, random: `n` providers (seeded) in one module, each depending on 0–3 providers declared
+ * before it, each a Disposable whose destroy hook sleeps a random 0–50 ms (0: a zero-cost async hook).
+ */
+export function disposalRandom(n = 200, maxMs = 50): GraphSpec {
+  const r = rng(2024);
+  const nodes: NodeSpec[] = [];
+  for (let i = 0; i < n; i++) {
+    const deps: number[] = [];
+    const k = i === 0 ? 0 : Math.floor(r() * 4);
+    for (let d = 0; d < k; d++) deps.push(Math.floor(r() * i));
+    const ms = Math.round(r() * maxMs);
+    nodes.push({ name: `D${i}`, deps: uniq(deps), module: 0, scope: 'singleton', destroyMs: ms, init: false, ...(ms === 0 ? { noop: 'async' as const } : {}) });
+  }
+  return { name: `disposal-${n}-random-0-${maxMs}ms`, nodes, modules: 1, moduleImports: [[]], root: n - 1 };
+}
+
+/**
+ * 6. Init hooks ready at once: `n` independent singleton providers, each with a zero-cost asynchronous
+ * init hook (`async start() {}`), in modules of 100; `hooks: false` gives the same graph without hooks.
+ */
+export function initGraph(n: number, hooks: boolean): GraphSpec {
+  const per = 100;
+  const modules = Math.ceil(n / per);
+  const nodes: NodeSpec[] = [];
+  for (let i = 0; i < n; i++) {
+    nodes.push({ name: `I${i}`, deps: [], module: Math.floor(i / per), scope: 'singleton', destroyMs: 0, init: false, ...(hooks ? { noopInit: 'async' as const } : {}) });
+  }
+  return { name: `init-${n}${hooks ? '' : '-nohooks'}`, nodes, modules, moduleImports: Array.from({ length: modules }, () => []), root: 0 };
 }
 
 /**

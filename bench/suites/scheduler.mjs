@@ -18,7 +18,8 @@ export default {
       ? { ns: [1000, 5000], nestNs: [1000], runs: 1, ready: 20000, readyRuns: 1, transients: 10000, transientRuns: 1 }
       : { ns: [1000, 10000, 50000], nestNs: [1000, 10000, 50000], runs: 5, bigRuns: 3, ready: 20000, readyRuns: 3, transients: 100000, transientRuns: 3 },
   describe: (p) => `
-CPU time of the shutdown alone (everything created beforehand), one fresh process per run, pinned, subjects
+CPU time of the shutdown alone (everything created beforehand, then 200 ms idle so that the optimizing
+compiles startup queued do not land in the shutdown's CPU time), one fresh process per run, pinned, subjects
 alternated, ${p.runs} runs each${p.bigRuns ? ` (${p.bigRuns} at 50,000)` : ''}.
 
 - **Per Disposable**: N = ${p.ns.map(fmtN).join(' / ')} singleton providers with a zero-cost synchronous destroy hook
@@ -29,6 +30,10 @@ alternated, ${p.runs} runs each${p.bigRuns ? ` (${p.bigRuns} at 50,000)` : ''}.
   and no more than NestJS (≤ 1.0×) where NestJS is measured.
 - **Ready at once**: ${fmtN(p.ready)} independent Disposables with \`async stop() {}\`: every hook runs at the same time.
   CPU time of \`app.close()\` (wall time in the details). Goal: < ${READY_MS} ms (linear, not quadratic).
+- **Init hooks ready at once**: ${fmtN(p.ready)} independent providers with \`@onInit() async start() {}\`, all ready at
+  once. What the hooks cost = CPU of \`bootstrap()\` minus CPU of \`bootstrap()\` of the same graph without hooks (paired
+  by round; both in the details), beside a minimal baseline that creates the instances and awaits every hook.
+  Goal: < ${READY_MS} ms (linear, not quadratic).
 - **Transients**: ${fmtN(p.transients)} \`app.get\` of a transient provider whose instances are Disposable (no-op
   synchronous \`@onDestroy\`), then \`app.close()\` with the default ${fmtN(DEADLINE_MS)} ms shutdown deadline,
   ${p.transientRuns} runs. Goal: every instance disposed and the report ok (so inside the deadline, in wall time),
@@ -72,6 +77,21 @@ alternated, ${p.runs} runs each${p.bigRuns ? ` (${p.bigRuns} at 50,000)` : ''}.
       measured: { ms: readyMs },
     });
     ctx.detail(`${fmtN(p.ready)} ready at once, close() CPU ms (wall ms) per run: ${Object.entries(ready).map(([k, v]) => `${k} [${v.map((r) => `${r.cpuMs.toFixed(0)} (${r.wallMs.toFixed(0)})`).join(', ')}]`).join('; ')}`);
+
+    const init = await alternate(ctx, `scheduler/init-ready-${p.ready}`, ['minimal', 'quiesce', 'quiesce-nohooks'], p.readyRuns, async (impl) => {
+      const r = await runChild(env, 'scheduler.js', ['--phase', 'init', '--impl', impl, '--n', String(p.ready), '--limit-ms', '230000'], { timeoutMs: 240_000 });
+      return { ...r, summary: `${fmtMs(r.cpuMs)} CPU (${fmtMs(r.wallMs)} wall)` };
+    });
+    const hooksMs = median(init.quiesce.map((r, i) => (init['quiesce-nohooks'][i] ? r.cpuMs - init['quiesce-nohooks'][i].cpuMs : NaN)));
+    rows.push({
+      subject: `quiesce \`bootstrap()\`: ${fmtN(p.ready)} independent async init hooks ready at once (CPU the hooks add)`,
+      result: `${fmtMs(hooksMs)} CPU`,
+      baseline: `minimal ${fmtMs(median(init.minimal.map((r) => r.cpuMs)))}; bootstrap without hooks ${fmtMs(median(init['quiesce-nohooks'].map((r) => r.cpuMs)))}`,
+      ratio: fmtRatio(hooksMs / median(init.minimal.map((r) => r.cpuMs))),
+      goal: goal(below('ms', READY_MS, { unit: ' ms' })),
+      measured: { ms: hooksMs },
+    });
+    ctx.detail(`${fmtN(p.ready)} init hooks ready at once, CPU ms (wall ms) per run: ${Object.entries(init).map(([k, v]) => `${k} [${v.map((r) => `${r.cpuMs.toFixed(0)} (${r.wallMs.toFixed(0)})`).join(', ')}]`).join('; ')}`);
 
     const tr = await alternate(ctx, `scheduler/transients-${p.transients}`, ['quiesce'], p.transientRuns, async () => {
       const r = await runChild(env, 'transients.js', ['--n', String(p.transients), '--timeout', String(DEADLINE_MS)], { timeoutMs: DEADLINE_MS + 90_000 });

@@ -29,7 +29,8 @@ import type { ProviderNode } from '../container/graph.js';
 import { describe } from '../errors.js';
 import { Deadline, runWithTimeout, startTimer } from '../lifecycle/deadline.js';
 import { getHooks, type HookMethod } from '../lifecycle/hooks.js';
-import { runShutdown } from '../lifecycle/shutdown.js';
+import { linkById, PlanStep } from '../lifecycle/plan.js';
+import { runPlan } from '../lifecycle/shutdown.js';
 import { runStartup } from '../lifecycle/startup.js';
 import type { ShutdownTask, StartupTask, StepPart } from '../lifecycle/tasks.js';
 import type { App, HookContext, ShutdownReport } from '../types.js';
@@ -150,14 +151,11 @@ export class Phases {
   async shutdown(reason: string, deadline: Deadline, scopes: ScopesToWaitFor | undefined): Promise<ShutdownReport> {
     const destroy = this.container.destroyPlan();
     const stop = this.stopTasks(scopes, destroy);
-    // No destroy step starts before the stop phase has ended. The roots of the destroy order wait for
-    // every stop step; every other destroy step waits for a root through its dependents.
-    const stopIds = stop.tasks.map((task) => task.id);
-    const tasks = [...stop.tasks, ...destroy.map((task) => (task.after.length === 0 && stopIds.length > 0 ? { ...task, after: stopIds } : task))];
+    const steps = stop.tasks.length === 0 ? destroy : afterStopPhase(linkById(stop.tasks), destroy);
     const { disposeConcurrency, logger } = this.settings;
-    const report = await runShutdown(tasks, { reason, deadline, concurrency: disposeConcurrency, logger });
+    const report = await runPlan(steps, { reason, deadline, concurrency: disposeConcurrency, logger });
     this.container.releaseApp(); // a closed app holds none of what it created
-    for (const step of report.steps) step.id = stop.reportIds.get(step.id) ?? step.id;
+    if (stop.reportIds.size > 0) for (const step of report.steps) step.id = stop.reportIds.get(step.id) ?? step.id;
     this.namePending(report);
     await this.closeParticipants(deadline);
     return report;
@@ -202,7 +200,7 @@ export class Phases {
    * order, then (if any are open) the wait for unit-of-work scopes. Scheduler ids are made distinct from
    * the destroy steps' ids (the same node may have both); `reportIds` maps them back to node ids.
    */
-  private stopTasks(scopes: ScopesToWaitFor | undefined, destroy: readonly ShutdownTask[]): { tasks: ShutdownTask[]; reportIds: Map<string, string> } {
+  private stopTasks(scopes: ScopesToWaitFor | undefined, destroy: readonly PlanStep[]): { tasks: ShutdownTask[]; reportIds: Map<string, string> } {
     const reportIds = new Map<string, string>();
     const tasks: ShutdownTask[] = [];
     const units = this.units ?? new Map<ProviderNode, IntakeUnit>(); // undefined: startup failed before the start phase
@@ -295,6 +293,20 @@ export class Phases {
       }
     }
   }
+}
+
+/**
+ * One plan: the stop steps, then the destroy steps. No destroy step starts before the stop phase has ended:
+ * the roots of the destroy order wait for a relay step that waits for every stop step (S + R links, not
+ * S × R); every other destroy step waits for a root through its dependents.
+ */
+function afterStopPhase(stop: PlanStep[], destroy: readonly PlanStep[]): PlanStep[] {
+  const stopped = PlanStep.relay('stop phase done');
+  for (const step of stop) stopped.waitFor(step);
+  for (const step of destroy) if (step.waitingFor === 0) step.waitFor(stopped);
+  stop.push(stopped);
+  for (const step of destroy) stop.push(step);
+  return stop;
 }
 
 function startupOptions(options: StartupRunOptions): { timeoutMs: number; signal: AbortSignal; abortGraceMs: number; now: () => number } {

@@ -11,10 +11,11 @@ import type { Logger } from 'pino';
 import { loggable } from '../logger.js';
 import { AsyncResolutionError, describe, NotFoundError, ScopeError, StoppingError } from '../errors.js';
 import { destroyParts, initParts, classHasInit, classIsDisposable } from './disposables.js';
-import { runWithTimeout } from '../lifecycle/deadline.js';
-import { destroyTasks } from './destroy-plan.js';
-import { runShutdown } from '../lifecycle/shutdown.js';
-import type { ShutdownTask, StartupTask, StepPart } from '../lifecycle/tasks.js';
+import { HookRun, runHook } from '../lifecycle/hook-run.js';
+import { destroyPlan } from './destroy-plan.js';
+import type { PlanStep } from '../lifecycle/plan.js';
+import { runPlan } from '../lifecycle/shutdown.js';
+import type { StartupTask, StepPart } from '../lifecycle/tasks.js';
 import { tokenName, type Token } from '../tokens.js';
 import type { ProviderGraph, ProviderNode } from './graph.js';
 import { InstanceOwner, type InstanceRecord } from './instance.js';
@@ -83,9 +84,9 @@ export class Container {
         name: node.name,
         after: singletonDependencies(node).map((dep) => dep.id),
         // synchronous creation (most constructors) completes without a promise
-        run: (signal: AbortSignal): Promise<void> | undefined => {
+        run: (signal: AbortSignal): Promise<unknown> | undefined => {
           const created = this.create(node, this.appOwner, null, signal);
-          return created instanceof Pending ? created.promise.then(noop) : undefined;
+          return created instanceof Pending ? created.promise : undefined;
         },
       }));
   }
@@ -141,13 +142,13 @@ export class Container {
   }
 
   /**
-   * The app's instances as shutdown tasks (after `first`, e.g. the HTTP step). The singletons stay resolvable
+   * The app's instances as a shutdown plan (destroy-plan.ts). The singletons stay resolvable
    * until releaseApp(): during the stop phase, a scope opened before shutdown still creates request-scoped
    * instances that depend on them (a consumer finishing its in-flight messages).
    */
-  destroyPlan(first: readonly string[] = []): ShutdownTask[] {
+  destroyPlan(): PlanStep[] {
     this.appOwner.closed = true;
-    return destroyTasks([...this.appOwner.records], first);
+    return destroyPlan(this.appOwner.records);
   }
 
   /** Once shutdown is over: forget every instance, so that a closed app holds none of what it created. */
@@ -164,7 +165,7 @@ export class Container {
 
   /** Effect's rule: what arrives in a closed owner is finalised at once (an init that finished after shutdown began). */
   private destroyLate(entry: InstanceRecord): void {
-    const logged = runShutdown(destroyTasks([entry]), { reason: 'late-init', timeoutMs: this.scopeTimeoutMs, concurrency: 'sequential' }).then(
+    const logged = runPlan(destroyPlan([entry]), { reason: 'late-init', timeoutMs: this.scopeTimeoutMs, concurrency: 'sequential' }).then(
       (report) => this.logger.warn({ provider: entry.node.name, steps: report.steps }, 'instance finished init after its owner closed; destroyed it at once'),
       (error: unknown) => this.logger.error({ provider: entry.node.name, error: describe(error) }, 'destroying a late instance failed'),
     );
@@ -303,23 +304,54 @@ export class Container {
     signal: AbortSignal | undefined,
   ): Maybe<unknown> {
     const parts = initParts(value, node.def, node.name);
-    if (parts.length === 0) {
-      this.record(node, value, owner, own, collector, transparent);
-      return value;
-    }
-    return new Pending((async () => {
-      for (const part of parts) {
-        // init hooks get the same context shape as destroy hooks; the signal aborts at the hook's own
-        // timeout, at the startup deadline, or when startup is aborted (a signal during startup)
-        await runWithTimeout((hookSignal) => part.run({ signal: hookSignal, deadline: this.initDeadline, reason: 'init' }), {
-          timeoutMs: part.timeout,
-          label: part.label,
-          parentSignal: signal,
-        });
+    // init hooks get the same context shape as destroy hooks; the signal aborts at the hook's own timeout,
+    // at the startup deadline, or when startup is aborted (a signal during startup). Hooks that return at
+    // once (most) run here, with no promise: the instance is then ready synchronously, as without hooks.
+    for (let i = 0; i < parts.length; i++) {
+      const run = new HookRun(this.initDeadline, 'init', signal);
+      let pending: PromiseLike<unknown> | undefined;
+      try {
+        pending = runHook(parts[i]!, run);
+      } catch (error) {
+        // failed as an asynchronous init fails, with the thrown value as it is (not always an Error)
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+        return new Pending(Promise.reject(error));
       }
-      this.record(node, value, owner, own, collector, transparent);
-      return { v: value };
-    })());
+      if (pending) return new Pending(this.finishInit(node, value, owner, own, collector, transparent, signal, parts, i + 1, run, pending));
+    }
+    this.record(node, value, owner, own, collector, transparent);
+    return value;
+  }
+
+  /** The rest of afterInit once a hook returned a promise: the remaining hooks, one after the other. */
+  private async finishInit(
+    node: ProviderNode,
+    value: unknown,
+    owner: InstanceOwner,
+    own: InstanceRecord[] | null,
+    collector: InstanceRecord[] | null,
+    transparent: boolean,
+    signal: AbortSignal | undefined,
+    parts: readonly StepPart[],
+    from: number,
+    run: HookRun,
+    pending: PromiseLike<unknown>,
+  ): Promise<Box> {
+    try {
+      await pending;
+    } finally {
+      HookRun.finish(run);
+    }
+    for (let i = from; i < parts.length; i++) {
+      const next = new HookRun(this.initDeadline, 'init', signal);
+      try {
+        await runHook(parts[i]!, next);
+      } finally {
+        HookRun.finish(next);
+      }
+    }
+    this.record(node, value, owner, own, collector, transparent);
+    return { v: value };
   }
 
   private record(node: ProviderNode, value: unknown, owner: InstanceOwner, own: InstanceRecord[] | null, collector: InstanceRecord[] | null, transparent: boolean): void {
@@ -373,7 +405,6 @@ function singletonDependencies(node: ProviderNode): ProviderNode[] {
 /** Nested creations on one stack before the rest continues on a fresh one: far below any stack limit. */
 const maxSyncDepth = 512;
 
-function noop(): void {}
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as { then?: unknown } | null)?.then === 'function';

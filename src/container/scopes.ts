@@ -12,8 +12,8 @@
  */
 import { describe, HookTimeoutError, QuiesceError } from '../errors.js';
 import { Deadline } from '../lifecycle/deadline.js';
-import { destroyTasks } from './destroy-plan.js';
-import { startShutdown } from '../lifecycle/shutdown.js';
+import { destroyPlan } from './destroy-plan.js';
+import { runPlan } from '../lifecycle/shutdown.js';
 import { tokenName, type Token } from '../tokens.js';
 import type { DestroyContext, ShutdownReport } from '../types.js';
 import type { Box, Container } from './container.js';
@@ -94,9 +94,9 @@ export class UnitOfWork implements WorkScope {
     };
     try {
       // no extra promise: the report promise is close()'s, and a plan of synchronous parts is done here
-      return startShutdown(destroyTasks(owner.release()), { reason, deadline, timeoutMs: scopeTimeoutMs, concurrency, onFinish: finished });
+      return runPlan(destroyPlan(owner.release()), { reason, deadline, timeoutMs: scopeTimeoutMs, concurrency, onFinish: finished });
     } catch (error) {
-      // only a malformed plan throws (a bug): the scope still counts as closed, and close() still resolves
+      // only a bug of ours throws here: the scope still counts as closed, and close() still resolves
       scopes.delete(this);
       logger.error({ reason, error: describe(error) }, 'closing a scope failed');
       return Promise.resolve({ reason, ok: false, durationMs: 0, steps: [] });

@@ -59,17 +59,17 @@ export function onStop(options?: HookOptions): MethodDecorator {
 
 export type HookKind = 'init' | 'start' | 'stop' | 'destroy';
 
-const keys: Record<HookKind, HookKey> = { init: kInitHooks, start: kStartHooks, stop: kStopHooks, destroy: kDestroyHooks };
-const caches: Record<HookKind, WeakMap<object, readonly HookMethod[]>> = {
-  init: new WeakMap(),
-  start: new WeakMap(),
-  stop: new WeakMap(),
-  destroy: new WeakMap(),
-};
+/** The hooks of every kind declared on one class (and its bases). */
+type ClassHooks = Readonly<Record<HookKind, readonly HookMethod[]>>;
+
+const none: readonly HookMethod[] = Object.freeze([]);
+const noClassHooks: ClassHooks = Object.freeze({ init: none, start: none, stop: none, destroy: none });
+/** One entry per class that declares hooks: the container asks for its four kinds at every creation. */
+const cache = new WeakMap<object, ClassHooks>();
 
 /** The hooks of one kind on an instance's class (and its bases). */
 export function getHooks(instance: object, kind: HookKind): readonly HookMethod[] {
-  return collect(Object.getPrototypeOf(instance) as object | null, keys[kind], caches[kind]);
+  return classHooks(Object.getPrototypeOf(instance) as object | null)[kind];
 }
 
 export function getInitHooks(instance: object): readonly HookMethod[] {
@@ -82,15 +82,32 @@ export function getDestroyHooks(instance: object): readonly HookMethod[] {
 
 /** Hooks declared on a class (and its bases), before any instance exists. */
 export function getClassHooks(cls: { prototype: object }, kind: HookKind): readonly HookMethod[] {
-  return collect(cls.prototype, keys[kind], caches[kind]);
+  return classHooks(cls.prototype)[kind];
 }
 
-const none: readonly HookMethod[] = Object.freeze([]);
+/**
+ * Most classes declare no hook at all: four `in` checks (native walks up the prototype chain) say so
+ * without a cache entry, so a bootstrap of fresh classes (tests, one app per test) pays no WeakMap
+ * insertion for them. A class with hooks is looked at once, for all four kinds.
+ */
+function classHooks(prototype: object | null): ClassHooks {
+  if (prototype === null) return noClassHooks;
+  if (!(kInitHooks in prototype) && !(kStartHooks in prototype) && !(kStopHooks in prototype) && !(kDestroyHooks in prototype)) return noClassHooks;
+  let hooks = cache.get(prototype);
+  if (hooks === undefined) {
+    hooks = Object.freeze({
+      init: collect(prototype, kInitHooks),
+      start: collect(prototype, kStartHooks),
+      stop: collect(prototype, kStopHooks),
+      destroy: collect(prototype, kDestroyHooks),
+    });
+    cache.set(prototype, hooks);
+  }
+  return hooks;
+}
 
-function collect(prototype: object | null, key: HookKey, cache: WeakMap<object, readonly HookMethod[]>): readonly HookMethod[] {
-  if (prototype === null) return none;
-  const cached = cache.get(prototype);
-  if (cached) return cached;
+function collect(prototype: object, key: HookKey): readonly HookMethod[] {
+  if (!(key in prototype)) return none;
   const chain: object[] = [];
   for (let p: object | null = prototype; p && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) chain.push(p);
   const byMethod = new Map<string | symbol, HookMethod>();
@@ -99,7 +116,5 @@ function collect(prototype: object | null, key: HookKey, cache: WeakMap<object, 
     if (!Object.prototype.hasOwnProperty.call(p, key)) continue;
     for (const hook of (p as Record<HookKey, HookMethod[]>)[key]) byMethod.set(hook.method, hook);
   }
-  const hooks = byMethod.size === 0 ? none : Object.freeze([...byMethod.values()]);
-  cache.set(prototype, hooks);
-  return hooks;
+  return byMethod.size === 0 ? none : Object.freeze([...byMethod.values()]);
 }

@@ -14,9 +14,12 @@
  *   reported 'timeout' instead of 'skipped'.
  * - Relay tasks (`relay: true`, no parts) only carry order through instances that have nothing to destroy;
  *   they are not reported. They keep the plan linear in the size of the instance graph (see container/destroy-plan.ts).
+ * - Steps are linked by reference (plan.ts): `runPlan` takes a plan built that way (the container builds
+ *   its destroy plans from its records, without ids); `runShutdown` links tasks given with ids first.
  *
  * Cost: what finishes at once costs nothing but the calls. A part that returns without a promise needs no
- * timer, no AbortController (a part's signal is created only if the part reads `ctx.signal`), no promise;
+ * timer, no AbortController (a part's signal is created only if the part reads `ctx.signal`), no promise,
+ * and one object (its context);
  * a request scope whose parts are all synchronous is destroyed synchronously, inside close(). Only a part
  * that returns a promise gets its own timer (if it has a timeout of its own), and starts the one global
  * timer. Ready steps run from a queue, not recursion, so a long chain of synchronous steps cannot overflow
@@ -28,8 +31,9 @@
  */
 import type { Logger } from 'pino';
 import { HookTimeoutError, describe } from '../errors.js';
-import type { DestroyContext, ShutdownReport, ShutdownStep, StepStatus } from '../types.js';
+import type { DestroyContext, ShutdownReport, ShutdownStep } from '../types.js';
 import { Deadline, startTimer } from './deadline.js';
+import { linkById, PlanStep } from './plan.js';
 import type { ShutdownTask, StepPart } from './tasks.js';
 
 export interface ShutdownOptions {
@@ -62,76 +66,62 @@ export function runShutdown(tasks: readonly ShutdownTask[], options: ShutdownOpt
 
 /** runShutdown, but invalid input throws synchronously instead of rejecting. */
 export function startShutdown(tasks: readonly ShutdownTask[], options: ShutdownOptions): Promise<ShutdownReport> {
-  return new ShutdownRun(tasks, options).report;
+  return runPlan(linkById(tasks), options);
 }
 
-interface StepState {
-  readonly task: ShutdownTask;
-  /** Unfinished tasks this one waits for. */
-  waitingFor: number;
-  /** The states waiting for this one. */
-  next: StepState[] | undefined;
-  started: boolean;
-  running: boolean;
-  startMs: number;
-  endMs: number;
-  status?: Exclude<StepStatus, 'ok' | 'skipped'>;
-  error?: string;
-  /** The part running now when it went asynchronous, to cut it off at the deadline. */
-  current?: PartRun;
+/**
+ * Runs a plan linked by reference (plan.ts), in topological order (every step after the steps it waits
+ * for). The caller vouches for the links: nothing is checked. A plan runs once. Never throws.
+ */
+export function runPlan(steps: readonly PlanStep[], options: ShutdownOptions): Promise<ShutdownReport> {
+  return new ShutdownRun(steps, options).report;
 }
 
 /**
  * What a part receives. `signal` is created on first read: creating an AbortSignal costs far more than
  * a part that returns at once (measured: microseconds against nanoseconds). It is a getter on the class,
- * so spreading the context (`{ ...ctx }`) copies only deadline and reason: pass ctx itself along.
+ * and the rest is private, so spreading the context (`{ ...ctx }`) copies only deadline and reason: pass
+ * ctx itself along. A synchronous part costs this one object.
  */
 class PartContext implements DestroyContext {
-  readonly #run: PartRun;
+  #controller: AbortController | undefined = undefined;
+  #abortedWith: { reason: unknown } | undefined = undefined;
 
   constructor(
-    run: PartRun,
     readonly deadline: number,
     readonly reason: string,
-  ) {
-    this.#run = run;
-  }
+  ) {}
 
   get signal(): AbortSignal {
-    return this.#run.signal();
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#abortedWith) this.#controller.abort(this.#abortedWith.reason);
+    }
+    return this.#controller.signal;
+  }
+
+  /** Static, so that hooks do not see an abort() on their context. */
+  static abort(ctx: PartContext, reason: unknown): void {
+    if (ctx.#abortedWith) return;
+    ctx.#abortedWith = { reason };
+    ctx.#controller?.abort(reason);
   }
 }
 
-/** One part of a step while it runs: its context and, once it went asynchronous, its own timer. */
-class PartRun {
-  readonly ctx: PartContext;
+/** A part that went asynchronous: its context, its budget and its own timer. */
+export class PartRun {
   budgetMs = 0;
   cancelTimer: () => void = noop;
   /** Set once the part's result is known (settled, timed out or cut off): later news is ignored. */
   over = false;
-  private controller: AbortController | undefined;
-  private abortedWith: { reason: unknown } | undefined;
 
   constructor(
     readonly part: StepPart,
-    deadline: number,
-    reason: string,
-  ) {
-    this.ctx = new PartContext(this, deadline, reason);
-  }
-
-  signal(): AbortSignal {
-    if (this.controller === undefined) {
-      this.controller = new AbortController();
-      if (this.abortedWith) this.controller.abort(this.abortedWith.reason);
-    }
-    return this.controller.signal;
-  }
+    readonly ctx: PartContext,
+  ) {}
 
   abort(reason: unknown): void {
-    if (this.abortedWith) return;
-    this.abortedWith = { reason };
-    this.controller?.abort(reason);
+    PartContext.abort(this.ctx, reason);
   }
 }
 
@@ -142,10 +132,9 @@ class ShutdownRun {
   private readonly startedAt: number;
   private readonly deadline: Deadline;
   private cancelDeadline: (() => void) | undefined;
-  private readonly states: StepState[];
-  private readonly startOrder: StepState[] = [];
+  private readonly startOrder: PlanStep[] = [];
   /** Steps ready to start, and whether a pump is running them (see schedule()). */
-  private readonly ready: StepState[] = [];
+  private readonly ready: PlanStep[] = [];
   private pumping = false;
   private unfinished: number;
   private done = false;
@@ -157,27 +146,27 @@ class ShutdownRun {
   private fresh: number;
 
   constructor(
-    tasks: readonly ShutdownTask[],
+    private readonly steps: readonly PlanStep[],
     private readonly options: ShutdownOptions,
   ) {
-    this.states = buildStates(tasks, options.concurrency);
+    if (options.concurrency === 'sequential') chain(steps);
     this.now = options.deadline?.now ?? options.now ?? Date.now;
     this.startedAt = this.now();
     this.deadline = options.deadline ?? new Deadline(options.timeoutMs ?? Infinity, this.now, this.startedAt);
     this.fresh = this.startedAt;
     this.report = new Promise((resolve) => (this.resolve = resolve));
-    this.unfinished = tasks.length;
+    this.unfinished = steps.length;
 
     options.logger?.info(
-      { reason: options.reason, steps: tasks.length, timeoutMs: this.deadline.budgetMs, concurrency: options.concurrency },
+      { reason: options.reason, steps: steps.length, timeoutMs: this.deadline.budgetMs, concurrency: options.concurrency },
       'shutdown started',
     );
-    if (tasks.length === 0) {
+    if (steps.length === 0) {
       this.finish(this.startedAt);
       return;
     }
     // Roots first, then the rest as their dependents finish.
-    for (const state of this.states) if (state.waitingFor === 0) this.ready.push(state);
+    for (const step of steps) if (step.waitingFor === 0) this.ready.push(step);
     this.pump();
   }
 
@@ -192,7 +181,7 @@ class ShutdownRun {
     return true;
   }
 
-  private schedule(state: StepState): void {
+  private schedule(state: PlanStep): void {
     this.ready.push(state);
     if (!this.pumping) this.pump();
   }
@@ -206,8 +195,8 @@ class ShutdownRun {
     this.pumping = false;
   }
 
-  private begin(state: StepState): void {
-    if (state.task.relay) {
+  private begin(state: PlanStep): void {
+    if (state.relay) {
       state.started = true;
       this.complete(state);
       return;
@@ -222,22 +211,23 @@ class ShutdownRun {
   }
 
   /** Runs the parts of a step from index `from`, synchronously for as long as they finish at once. */
-  private runParts(state: StepState, from: number): void {
-    const parts = state.task.parts;
+  private runParts(state: PlanStep, from: number): void {
+    const parts = state.parts;
     for (let i = from; i < parts.length; i++) {
       if (i > 0 && this.overDeadline((this.fresh = this.now()))) return;
-      const run = new PartRun(parts[i]!, this.deadline.at, this.options.reason);
+      const part = parts[i]!;
+      const ctx = new PartContext(this.deadline.at, this.options.reason);
       let result: unknown;
       let thenable: boolean;
       try {
-        result = run.part.run(run.ctx);
+        result = part.run(ctx);
         thenable = isThenable(result); // reads `then`, which a hostile value may make throw
       } catch (error) {
         this.fail(state, error);
         continue;
       }
       if (thenable) {
-        this.waitFor(state, i, run, result as PromiseLike<unknown>);
+        this.waitFor(state, i, new PartRun(part, ctx), result as PromiseLike<unknown>);
         return;
       }
     }
@@ -245,7 +235,7 @@ class ShutdownRun {
   }
 
   /** A part returned a promise: wait for it under its own timeout and the global deadline, then go on. */
-  private waitFor(state: StepState, index: number, run: PartRun, result: PromiseLike<unknown>): void {
+  private waitFor(state: PlanStep, index: number, run: PartRun, result: PromiseLike<unknown>): void {
     this.cancelDeadline ??= startTimer(this.deadline.left(), () => this.overDeadline(Math.max(this.now(), this.deadline.at)));
     const left = this.deadline.left();
     const ownTimeout = run.part.timeout;
@@ -280,14 +270,14 @@ class ShutdownRun {
     else new Promise<unknown>((resolve) => resolve(result)).then(onFulfilled, onRejected);
   }
 
-  private fail(state: StepState, error: unknown): void {
+  private fail(state: PlanStep, error: unknown): void {
     if (state.status !== undefined) return;
     state.status = error instanceof HookTimeoutError ? 'timeout' : 'failed';
     state.error = describe(error);
   }
 
-  private complete(state: StepState): void {
-    if (!state.task.relay) {
+  private complete(state: PlanStep): void {
+    if (!state.relay) {
       const now = (this.fresh = this.now());
       if (this.overDeadline(now)) return;
       state.running = false;
@@ -320,7 +310,7 @@ class ShutdownRun {
         state.status = 'timeout';
         state.error = run
           ? new HookTimeoutError(run.part.label, run.budgetMs).message
-          : `${state.task.name} did not finish before the shutdown deadline (${budget} ms).`;
+          : `${state.name} did not finish before the shutdown deadline (${budget} ms).`;
       }
       state.endMs = Math.max(state.startMs, this.deadline.at - this.startedAt);
       this.logStep(state);
@@ -333,7 +323,7 @@ class ShutdownRun {
     this.cancelDeadline?.();
     const steps: ShutdownStep[] = [];
     for (const state of this.startOrder) steps.push(toStep(state));
-    for (const state of this.states) if (!state.started && !state.task.relay) steps.push(toStep(state));
+    for (const state of this.steps) if (!state.started && !state.relay) steps.push(toStep(state));
     const report: ShutdownReport = {
       reason: this.options.reason,
       ok: steps.every((step) => step.status === 'ok'),
@@ -356,13 +346,13 @@ class ShutdownRun {
     }
   }
 
-  private logStep(state: StepState): void {
+  private logStep(state: PlanStep): void {
     const log = this.options.logger;
     if (!log || state.status === undefined) return;
     const fields = {
-      step: state.task.name,
-      id: state.task.id,
-      kind: state.task.kind,
+      step: state.name,
+      id: state.id,
+      kind: state.kind,
       status: state.status,
       ms: state.endMs - state.startMs,
       error: state.error,
@@ -372,82 +362,23 @@ class ShutdownRun {
   }
 }
 
-/**
- * One state per task, linked to the states it waits for. Checks the input on the way (one pass, no extra
- * sets): unique ids, and every id in `after` naming a task earlier in the list. Tasks come in a topological
- * order; anything else is a programming error, thrown at once instead of hanging until a deadline.
- */
-function buildStates(tasks: readonly ShutdownTask[], concurrency: 'graph' | 'sequential'): StepState[] {
-  // ids are looked up only when some task names others: a plan of independent steps needs no map at all
-  let byId: Map<string, StepState> | undefined;
-  const states: StepState[] = new Array<StepState>(tasks.length);
-  let previous: StepState | undefined;
-  // the id looked up last: every step of an app plan names the HTTP step first, so most lookups repeat
-  let lastId: string | undefined;
-  let lastState: StepState | undefined;
-  for (let index = 0; index < tasks.length; index++) {
-    const task = tasks[index]!;
-    const state: StepState = { task, waitingFor: 0, next: undefined, started: false, running: false, startMs: -1, endMs: -1 };
-    const after = task.after;
-    if (after.length > 0 && byId === undefined && index >= smallPlan) {
-      byId = new Map();
-      for (let i = 0; i < index; i++) addId(byId, states[i]!);
-    } else if (after.length > 0 && byId === undefined && findBefore(states, index, task.id)) {
-      throw new Error(`runShutdown: duplicate task id '${task.id}'`);
-    }
-    for (let a = 0; a < after.length; a++) {
-      const id = after[a]!;
-      const before = id === lastId ? lastState : byId === undefined ? findBefore(states, index, id) : byId.get(id);
-      lastId = id;
-      lastState = before;
-      if (before === undefined) {
-        const known = id === task.id || tasks.some((other) => other.id === id);
-        throw new Error(
-          known
-            ? `runShutdown: task '${task.id}' comes before '${id}' in its after list; tasks must be in topological order`
-            : `runShutdown: task '${task.id}' lists unknown id '${id}' in after`,
-        );
-      }
-      if (concurrency === 'graph') link(before, state);
-    }
-    if (concurrency === 'sequential' && previous) link(previous, state);
-    if (byId !== undefined) addId(byId, state);
-    states[index] = state;
-    previous = state;
+/** 'sequential': each step waits for the one before it in plan order, and for nothing else. */
+function chain(steps: readonly PlanStep[]): void {
+  for (let i = 0; i < steps.length; i++) {
+    const step = steps[i]!;
+    step.waitingFor = i === 0 ? 0 : 1;
+    step.next = i + 1 < steps.length ? [steps[i + 1]!] : undefined;
   }
-  return states;
 }
 
-/** Up to this many tasks, ids are found by a scan (a request scope's plan): cheaper than a map. */
-const smallPlan = 16;
-
-function findBefore(states: readonly StepState[], index: number, id: string): StepState | undefined {
-  for (let i = 0; i < index; i++) if (states[i]!.task.id === id) return states[i];
-  return undefined;
-}
-
-function addId(byId: Map<string, StepState>, state: StepState): void {
-  if (byId.has(state.task.id)) throw new Error(`runShutdown: duplicate task id '${state.task.id}'`);
-  byId.set(state.task.id, state);
-}
-
-function link(first: StepState, then: StepState): void {
-  then.waitingFor += 1;
-  if (first.next === undefined) first.next = [then];
-  else first.next.push(then);
-}
-
-function toStep(state: StepState): ShutdownStep {
-  const { task } = state;
+function toStep(state: PlanStep): ShutdownStep {
   if (!state.started) {
-    return { id: task.id, name: task.name, kind: task.kind, status: 'skipped', startMs: -1, endMs: -1, error: 'not started: the shutdown deadline passed first' };
+    return { id: state.id, name: state.name, kind: state.kind, status: 'skipped', startMs: -1, endMs: -1, error: 'not started: the shutdown deadline passed first' };
   }
-  const step: ShutdownStep = { id: task.id, name: task.name, kind: task.kind, status: state.status ?? 'ok', startMs: state.startMs, endMs: state.endMs };
+  const step: ShutdownStep = { id: state.id, name: state.name, kind: state.kind, status: state.status ?? 'ok', startMs: state.startMs, endMs: state.endMs };
   if (state.error !== undefined) step.error = state.error;
   return step;
 }
-
-/** describe() that cannot throw, whatever was thrown (an object whose toString throws, Object.create(null)). */
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';

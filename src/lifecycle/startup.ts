@@ -88,8 +88,42 @@ function failureMessage(kind: StartupFailureKind, name: string | undefined, caus
  * `after`) rejects with a plain Error: a programming error.
  */
 export async function runStartup(tasks: readonly StartupTask[], options: StartupOptions): Promise<string[]> {
-  assertTaskOrder(tasks, 'runStartup');
-  return new StartupRun(tasks, options).result;
+  return new StartupRun(tasks, linkTasks(tasks), options).result;
+}
+
+/** Tasks linked by position: what each waits for (a count) and who waits for it, checked on the way. */
+interface Links {
+  waitingFor: number[];
+  dependents: (number[] | undefined)[];
+}
+
+/**
+ * One pass over the tasks with one map from id to position: unique ids, and every id in a task's `after`
+ * naming a task that comes earlier in the list (see assertTaskOrder: the same checks and messages). The
+ * run then works on positions, without looking an id up again.
+ */
+function linkTasks(tasks: readonly StartupTask[]): Links {
+  const position = new Map<string, number>();
+  const waitingFor: number[] = new Array<number>(tasks.length);
+  const dependents: (number[] | undefined)[] = new Array<number[] | undefined>(tasks.length);
+  for (let i = 0; i < tasks.length; i++) {
+    const task = tasks[i]!;
+    if (position.has(task.id)) throw new Error(`runStartup: duplicate task id '${task.id}'`);
+    const after = task.after;
+    for (let a = 0; a < after.length; a++) {
+      const before = position.get(after[a]!);
+      if (before === undefined) {
+        assertTaskOrder(tasks, 'runStartup'); // throws the precise error (unknown id, or out of order)
+        throw new Error(`runStartup: task '${task.id}' lists '${after[a]}' in after, which is not an earlier task`);
+      }
+      const list = dependents[before];
+      if (list === undefined) dependents[before] = [i];
+      else list.push(i);
+    }
+    waitingFor[i] = after.length;
+    position.set(task.id, i);
+  }
+  return { waitingFor, dependents };
 }
 
 interface Problem {
@@ -111,18 +145,16 @@ class StartupRun {
   private cancelDeadline = (): void => {};
   private cancelGrace = (): void => {};
   /** Tasks ready to start, and whether a pump is running them (see start()). */
-  private readonly ready: StartupTask[] = [];
+  private readonly ready: number[] = [];
   private pumping = false;
   /** Running tasks in start order. */
-  private readonly running = new Map<string, StartupTask>();
+  private readonly running = new Set<number>();
   private readonly completed: string[] = [];
-  private readonly waitingFor = new Map<string, number>();
-  /** id -> tasks that depend on it */
-  private readonly dependents = new Map<string, StartupTask[]>();
   private readonly onExternalAbort = (): void => this.guarded(() => this.aborted());
 
   constructor(
     private readonly tasks: readonly StartupTask[],
+    private readonly links: Links,
     private readonly options: StartupOptions,
   ) {
     this.result = new Promise<string[]>((resolve, reject) => {
@@ -130,14 +162,6 @@ class StartupRun {
       this.reject = reject;
     });
     this.deadline = new Deadline(options.timeoutMs, options.now);
-    for (const task of tasks) {
-      this.waitingFor.set(task.id, task.after.length);
-      for (const id of task.after) {
-        const list = this.dependents.get(id) ?? [];
-        list.push(task);
-        this.dependents.set(id, list);
-      }
-    }
 
     const external = options.signal;
     if (external?.aborted) {
@@ -151,7 +175,8 @@ class StartupRun {
     }
     external?.addEventListener('abort', this.onExternalAbort, { once: true });
     this.cancelDeadline = startTimer(options.timeoutMs, () => this.guarded(() => this.deadlinePassed()));
-    for (const task of tasks.filter((t) => t.after.length === 0)) this.start(task);
+    // roots by their declared dependencies: the counts change as tasks complete within this loop
+    for (let i = 0; i < tasks.length; i++) if (tasks[i]!.after.length === 0) this.start(i);
   }
 
   /**
@@ -159,9 +184,9 @@ class StartupRun {
    * settles at once, without a promise; the queue keeps that iterative, so a 2,000-deep chain of
    * synchronous tasks does not become a 2,000-deep stack.
    */
-  private start(task: StartupTask): void {
+  private start(index: number): void {
     if (this.phase !== 'running') return;
-    this.ready.push(task);
+    this.ready.push(index);
     if (!this.pumping) this.pump();
   }
 
@@ -175,23 +200,23 @@ class StartupRun {
     }
   }
 
-  private runOne(task: StartupTask): void {
-    this.running.set(task.id, task);
-    let result: Promise<void> | void;
+  private runOne(index: number): void {
+    this.running.add(index);
+    let result: Promise<unknown> | void;
     try {
-      result = task.run(this.controller.signal);
+      result = this.tasks[index]!.run(this.controller.signal);
     } catch (error) {
-      this.settled(task, false, error);
+      this.settled(index, false, error);
       return;
     }
     if (result === undefined) {
-      this.settled(task, true);
+      this.settled(index, true);
       return;
     }
     // Both callbacks are guarded: the promise this makes can never reject, so nothing is left unhandled.
     Promise.resolve(result).then(
-      () => this.guarded(() => this.settled(task, true)),
-      (error: unknown) => this.guarded(() => this.settled(task, false, error)),
+      () => this.guarded(() => this.settled(index, true)),
+      (error: unknown) => this.guarded(() => this.settled(index, false, error)),
     );
   }
 
@@ -207,9 +232,10 @@ class StartupRun {
     }
   }
 
-  private settled(task: StartupTask, ok: boolean, error?: unknown): void {
+  private settled(index: number, ok: boolean, error?: unknown): void {
     if (this.phase === 'done') return; // late: we already rejected; see the header comment
-    this.running.delete(task.id);
+    const task = this.tasks[index]!;
+    this.running.delete(index);
     if (ok) this.completed.push(task.id);
     else if (this.phase === 'running') {
       this.phase = 'draining';
@@ -232,11 +258,10 @@ class StartupRun {
       this.resolve([...this.completed]);
       return;
     }
-    for (const dependent of this.dependents.get(task.id) ?? []) {
-      const left = (this.waitingFor.get(dependent.id) ?? 0) - 1;
-      this.waitingFor.set(dependent.id, left);
-      if (left === 0) this.start(dependent);
-    }
+    const dependents = this.links.dependents[index];
+    if (dependents === undefined) return;
+    const waitingFor = this.links.waitingFor;
+    for (const dependent of dependents) if (--waitingFor[dependent]! === 0) this.start(dependent);
   }
 
   private aborted(): void {
@@ -245,7 +270,7 @@ class StartupRun {
     this.controller.abort(reason);
     if (this.phase === 'draining') return; // a failure came first and stays the cause
     this.phase = 'draining';
-    this.problem = { kind: 'aborted', task: this.running.values().next().value, cause: reason };
+    this.problem = { kind: 'aborted', task: this.firstRunning(), cause: reason };
     if (this.running.size === 0) this.fail();
     else this.cancelGrace = startTimer(this.options.abortGraceMs, () => this.guarded(() => this.fail()));
   }
@@ -253,12 +278,18 @@ class StartupRun {
   /** `late`: the task whose completion revealed that the deadline had passed, if no timer did. */
   private deadlinePassed(late?: StartupTask): void {
     if (this.phase === 'done') return;
-    const culprit = this.running.values().next().value ?? late;
+    const culprit = this.firstRunning() ?? late;
     if (!this.controller.signal.aborted) {
       this.controller.abort(new StartupTimeoutError(culprit?.name, this.options.timeoutMs));
     }
     // After a failure or an abort, that stays the cause; the deadline only ends the wait.
     this.fail(this.problem ?? { kind: 'timeout', task: culprit, cause: undefined });
+  }
+
+  /** The running task that started first. */
+  private firstRunning(): StartupTask | undefined {
+    const index = this.running.values().next().value;
+    return index === undefined ? undefined : this.tasks[index];
   }
 
   private fail(problem: Problem | undefined = this.problem): void {

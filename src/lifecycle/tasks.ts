@@ -32,6 +32,6 @@ export interface StartupTask {
   /** Ids of tasks that must complete before this one starts: its dependencies. */
   after: readonly string[];
   /** Creates the instance and runs its init hooks. `signal` aborts at the startup deadline or on abort.
-   *  Returning undefined means it completed synchronously (no promise is made for it). */
-  run(signal: AbortSignal): Promise<void> | void;
+   *  Returning undefined means it completed synchronously (no promise is made for it); a promise's value is ignored. */
+  run(signal: AbortSignal): Promise<unknown> | void;
 }

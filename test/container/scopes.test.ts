@@ -317,8 +317,8 @@ describe('what the container records', () => {
     expect(records).toHaveLength(2 * count + 1);
     expect(records.reduce((sum, record) => sum + record.deps.length, 0)).toBe(2 * count); // one per edge, not count²
     const plan = container.destroyPlan();
-    const { runShutdown } = await import('../../src/lifecycle/shutdown.js');
-    const report = await runShutdown(plan, { reason: 'test', timeoutMs: 1_000, concurrency: 'graph' });
+    const { runPlan } = await import('../../src/lifecycle/shutdown.js');
+    const report = await runPlan(plan, { reason: 'test', timeoutMs: 1_000, concurrency: 'graph' });
     expect(report.steps).toHaveLength(2 * count); // the hub relays, it is not a step
     const lastAbove = Math.max(...events.map((e, i) => (e.startsWith('above') ? i : -1)));
     const firstBelow = events.findIndex((e) => e.startsWith('below'));

@@ -14,6 +14,10 @@ export function buildQuiesce(g: GraphSpec): { AppModule: Cls; classes: Cls[] } {
       Object.defineProperty(C.prototype, 'start', { value: function start(this: { started?: boolean }) { this.started = true; }, writable: true, configurable: true });
       decorate([onInit()], C.prototype, 'start');
     }
+    if (n.noopInit) {
+      Object.defineProperty(C.prototype, 'start', { value: async function start() { counters.inited++; }, writable: true, configurable: true });
+      decorate([onInit()], C.prototype, 'start');
+    }
     if (n.noop) {
       const stop = n.noop === 'sync' ? function stop() { counters.disposed++; } : async function stop() { counters.disposed++; };
       Object.defineProperty(C.prototype, 'stop', { value: stop, writable: true, configurable: true });
