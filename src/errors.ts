@@ -292,3 +292,33 @@ export function showValue(value: unknown, depth = 0): string {
     return `a value that cannot be shown (${typeof value})`;
   }
 }
+
+/**
+ * What to log as `err` for any thrown value: the value itself when it can be read the way pino's error
+ * serializer reads it (its type, message, stack, own enumerable fields, the cause chain), else an
+ * UnserializableThrownValue whose message is describe()'s. A Proxy that throws on every trap, or a getter
+ * that throws, would make the log call itself throw, in a catch block or an uncaughtException handler,
+ * where that turns one failure into a crash without a graceful shutdown. (No pino import here: the
+ * process room uses it too and stays free of dependencies.)
+ */
+export function loggable(error: unknown): unknown {
+  try {
+    readAsTheSerializerDoes(error, 0);
+    return error;
+  } catch {
+    return new UnserializableThrownValue(describe(error));
+  }
+}
+
+/** Logged in place of a thrown value that cannot be read (its `type` in the log line). */
+export class UnserializableThrownValue extends Error {}
+
+function readAsTheSerializerDoes(value: unknown, depth: number): void {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function') || depth > 8) return;
+  const record = value as Record<string, unknown>;
+  void (value instanceof Error);
+  void (record.constructor as { name?: unknown } | undefined)?.name;
+  void [record.message, record.stack, record.name];
+  for (const key in record) void record[key];
+  readAsTheSerializerDoes(record.cause, depth + 1);
+}

@@ -1,5 +1,4 @@
 import { pino, type Logger } from 'pino';
-import { describe } from './errors.js';
 import { token } from './tokens.js';
 import type { LoggerOption } from './types.js';
 
@@ -31,20 +30,3 @@ function isLogger(value: object): value is Logger {
   return typeof (value as Logger).child === 'function' && typeof (value as Logger).info === 'function';
 }
 
-/**
- * What to log as `err` for any thrown value: the value itself when pino's error serializer can read it,
- * else an UnserializableThrownValue error whose message is describe()'s. A Proxy that throws on every trap (or a getter that throws) would
- * make the log call itself throw, in a catch block or an uncaughtException handler, where that turns one
- * failure into a crash without a graceful shutdown.
- */
-export function loggable(error: unknown): unknown {
-  try {
-    pino.stdSerializers.err(error as Error); // reads what pino will read: a throwing trap throws here
-    return error;
-  } catch {
-    return new UnserializableThrownValue(describe(error));
-  }
-}
-
-/** Logged in place of a thrown value pino cannot read (its `type` in the log line). */
-class UnserializableThrownValue extends Error {}

@@ -5,12 +5,11 @@
  * of the participants, and the App only shows its url and fastify instance.
  */
 import type { FastifyInstance } from 'fastify';
-import { loggable } from '../logger.js';
 import type { Logger } from 'pino';
 import type { Container } from '../container/container.js';
 import { createDependencyGraph } from '../container/graph-view.js';
 import { describeModule } from '../container/modules.js';
-import { describe, InitFailedError, StartupAbortedError, StartupTimeoutError, StoppingError, type QuiesceError } from '../errors.js';
+import { describe, InitFailedError, loggable, type QuiesceError, StartupAbortedError, StartupTimeoutError, StoppingError } from '../errors.js';
 import { Deadline } from '../lifecycle/deadline.js';
 import { StartupFailure } from '../lifecycle/startup.js';
 import { tokenName, type Token } from '../tokens.js';

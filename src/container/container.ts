@@ -8,8 +8,7 @@
  * allocates nothing beyond the instances and their argument arrays.
  */
 import type { Logger } from 'pino';
-import { loggable } from '../logger.js';
-import { AsyncResolutionError, describe, NotFoundError, ScopeError, StoppingError } from '../errors.js';
+import { AsyncResolutionError, describe, loggable, NotFoundError, ScopeError, StoppingError } from '../errors.js';
 import { destroyParts, initParts, classHasInit, classIsDisposable } from './disposables.js';
 import { HookRun, runHook } from '../lifecycle/hook-run.js';
 import { destroyPlan } from './destroy-plan.js';

@@ -8,7 +8,7 @@
  * torn down under a handler that is still running.
  */
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
-import { loggable } from '../logger.js';
+import { loggable } from '../errors.js';
 import type { ServerResponse } from 'node:http';
 
 export type RouteHandler = (request: FastifyRequest, reply: FastifyReply) => unknown;

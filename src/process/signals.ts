@@ -26,7 +26,7 @@
  *   SIGKILL  the watchdog: the deadline passed and the event loop was blocked (a shell shows 137)
  */
 import { constants } from 'node:os';
-import { loggable } from '../logger.js';
+import { loggable } from '../errors.js';
 import type { Logger } from 'pino';
 import { Deadline, startTimer } from '../lifecycle/deadline.js';
 import type { ShutdownReport } from '../types.js';
