@@ -50,6 +50,8 @@ export class Container {
   readonly openScopes = new OpenScopes();
   /** Fast path for app.get: singleton values by token. */
   private singletons = new Map<Token, unknown>();
+  /** The singletons' records by node.order: what every creation looks its singleton dependencies up in. */
+  private singletonRecords: (InstanceRecord | undefined)[] = [];
   /** Epoch ms of the startup deadline, given to init hooks as `ctx.deadline` (Infinity outside startup). */
   initDeadline = Infinity;
   /** create() calls nested on the current stack (see create). */
@@ -153,6 +155,7 @@ export class Container {
   /** Once shutdown is over: forget every instance, so that a closed app holds none of what it created. */
   releaseApp(): void {
     this.singletons = new Map();
+    this.singletonRecords = [];
     this.appOwner.release();
   }
 
@@ -191,7 +194,7 @@ export class Container {
   /** A dependency as seen from the instance being created for `owner`. */
   private resolve(node: ProviderNode, owner: InstanceOwner, collector: InstanceRecord[] | null, signal: AbortSignal | undefined): Maybe<unknown> {
     if (node.scope === 'singleton') {
-      const record = this.appOwner.cache.get(node);
+      const record = this.singletonRecords[node.order];
       if (!record) {
         if (this.appOwner.closed) throw new StoppingError(node.name, 'stopped');
         throw new Error(`quiesce internal error: ${node.name} used before it was created`);
@@ -377,7 +380,10 @@ export class Container {
       return;
     }
     if (cached) owner.cache.set(node, entry);
-    if (node.scope === 'singleton') this.singletons.set(node.def.token, value);
+    if (node.scope === 'singleton') {
+      this.singletons.set(node.def.token, value);
+      this.singletonRecords[node.order] = entry;
+    }
     owner.add(entry);
     collector?.push(entry);
   }

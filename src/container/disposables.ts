@@ -4,7 +4,7 @@
  * A useValue is not owned: only the provider's dispose (if any) runs for it.
  * Init parts mirror this: @onInit methods, then the provider's init.
  */
-import { getClassHooks, getDestroyHooks, getInitHooks } from '../lifecycle/hooks.js';
+import { getAllClassHooks, getClassHooks, getHooks, type HookKind, type HookMethod } from '../lifecycle/hooks.js';
 import type { StepPart } from '../lifecycle/tasks.js';
 import type { ProviderDef } from './providers.js';
 
@@ -12,7 +12,7 @@ const noParts: readonly StepPart[] = Object.freeze([]);
 
 export function destroyParts(instance: unknown, def: ProviderDef, name: string): readonly StepPart[] {
   const owned = def.kind !== 'value' && isObject(instance) ? instance : undefined;
-  const hooks = owned ? getDestroyHooks(owned) : noHooks;
+  const hooks = owned ? hooksOf(owned, def, 'destroy') : noHooks;
   const dispose = owned ? disposeMethod(owned) : undefined;
   if (hooks.length === 0 && !dispose && !def.dispose) return noParts;
   const parts: StepPart[] = [];
@@ -22,9 +22,19 @@ export function destroyParts(instance: unknown, def: ProviderDef, name: string):
   return parts;
 }
 
+/**
+ * The hooks of an instance: from its provider when it is an instance of useClass itself (the common case,
+ * one property read), else from its own class (a factory's result, a constructor that returned another object).
+ */
+function hooksOf(instance: object, def: ProviderDef, kind: HookKind): readonly HookMethod[] {
+  const cls = def.useClass;
+  if (cls !== undefined && Object.getPrototypeOf(instance) === cls.prototype) return (def.hooks ??= getAllClassHooks(cls))[kind];
+  return getHooks(instance, kind);
+}
+
 export function initParts(instance: unknown, def: ProviderDef, name: string): readonly StepPart[] {
   const owned = def.kind !== 'value' && isObject(instance) ? instance : undefined;
-  const hooks = owned ? getInitHooks(owned) : noHooks;
+  const hooks = owned ? hooksOf(owned, def, 'init') : noHooks;
   if (hooks.length === 0 && !def.init) return noParts;
   const parts: StepPart[] = [];
   for (const hook of hooks) parts.push(new MethodPart(owned!, hook.method, name, hook.timeout, false));

@@ -6,6 +6,7 @@
 import { ClassElementMetadataKind } from '@inversifyjs/core';
 import { LazyServiceIdentifier } from 'inversify';
 import { InvalidProviderError, UnresolvableParameterError } from '../errors.js';
+import type { ClassHooks } from '../lifecycle/hooks.js';
 import type { Logger } from 'pino';
 import { LOGGER } from '../logger.js';
 import { kController } from '../symbols.js';
@@ -70,6 +71,8 @@ export interface ProviderDef {
   controller: boolean;
   /** Providers this one brings along: the child logger it injects as LOGGER (see withChildLogger). */
   companions?: ProviderDef[];
+  /** useClass's hooks, looked up at its first instance (disposables.ts): a transient is made on every get. */
+  hooks?: ClassHooks;
 }
 
 const scopes: readonly Scope[] = ['singleton', 'transient', 'request'];

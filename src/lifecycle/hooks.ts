@@ -60,7 +60,7 @@ export function onStop(options?: HookOptions): MethodDecorator {
 export type HookKind = 'init' | 'start' | 'stop' | 'destroy';
 
 /** The hooks of every kind declared on one class (and its bases). */
-type ClassHooks = Readonly<Record<HookKind, readonly HookMethod[]>>;
+export type ClassHooks = Readonly<Record<HookKind, readonly HookMethod[]>>;
 
 const none: readonly HookMethod[] = Object.freeze([]);
 const noClassHooks: ClassHooks = Object.freeze({ init: none, start: none, stop: none, destroy: none });
@@ -78,6 +78,11 @@ export function getInitHooks(instance: object): readonly HookMethod[] {
 
 export function getDestroyHooks(instance: object): readonly HookMethod[] {
   return getHooks(instance, 'destroy');
+}
+
+/** Every kind of hook declared on a class (and its bases). */
+export function getAllClassHooks(cls: { prototype: object }): ClassHooks {
+  return classHooks(cls.prototype);
 }
 
 /** Hooks declared on a class (and its bases), before any instance exists. */
