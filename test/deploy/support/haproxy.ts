@@ -4,18 +4,14 @@
  * SIGTERM on). Own config in a temporary directory, listening on 127.0.0.1 only, in the foreground
  * (`-db`) as a child of the test, stopped by its pid.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { findBinary, ProxyProcess } from './proxy-process.js';
 
 export function findHaproxy(): string | undefined {
-  for (const candidate of ['/usr/sbin/haproxy', '/usr/local/sbin/haproxy', '/usr/bin/haproxy']) {
-    if (existsSync(candidate)) return candidate;
-  }
-  return undefined;
+  return findBinary('haproxy', ['/usr/sbin/haproxy', '/usr/local/sbin/haproxy', '/usr/bin/haproxy']);
 }
 
 /**
@@ -47,20 +43,9 @@ ${servers}
 `;
 }
 
-export class Haproxy {
-  readonly #process: ChildProcess;
-  readonly #exited: Promise<number | null>;
-  readonly output: string[] = [];
-
-  private constructor(
-    readonly dir: string,
-    readonly origin: string,
-    binary: string,
-  ) {
-    this.#process = spawn(binary, ['-db', '-f', join(dir, 'haproxy.cfg')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.#process.stdout?.on('data', (chunk: Buffer) => this.output.push(chunk.toString()));
-    this.#process.stderr?.on('data', (chunk: Buffer) => this.output.push(chunk.toString()));
-    this.#exited = new Promise((resolve) => this.#process.once('exit', (code) => resolve(code)));
+export class Haproxy extends ProxyProcess {
+  private constructor(dir: string, origin: string, binary: string) {
+    super('haproxy', dir, origin, { binary, args: ['-db', '-f', join(dir, 'haproxy.cfg')] }, 'SIGUSR1');
   }
 
   static async start(options: { binary: string; port: number; upstreams: readonly number[] }): Promise<Haproxy> {
@@ -70,42 +55,7 @@ export class Haproxy {
     const check = spawnSync(options.binary, ['-c', '-f', file], { encoding: 'utf8' });
     if (check.status !== 0) throw new Error(`haproxy -c rejected ${file}:\n${check.stdout}${check.stderr}`);
     const haproxy = new Haproxy(dir, `http://127.0.0.1:${options.port}`, options.binary);
-    try {
-      const deadline = Date.now() + 10_000;
-      for (;;) {
-        if (await canConnect(options.port)) break;
-        if (Date.now() > deadline) throw new Error(`haproxy not listening on 127.0.0.1:${options.port} within 10 s: ${haproxy.output.join('')}`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    } catch (err) {
-      await haproxy.stop();
-      throw err;
-    }
+    await haproxy.listening(options.port, 10_000);
     return haproxy;
   }
-
-  /** Stops the haproxy this test started (SIGUSR1: soft stop; SIGKILL past 10 s). */
-  async stop(): Promise<void> {
-    if (this.#process.exitCode === null && this.#process.signalCode === null) {
-      this.#process.kill('SIGUSR1');
-      const timer = setTimeout(() => this.#process.kill('SIGKILL'), 10_000);
-      await this.#exited;
-      clearTimeout(timer);
-    }
-  }
-
-  async remove(): Promise<void> {
-    await rm(this.dir, { recursive: true, force: true });
-  }
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }

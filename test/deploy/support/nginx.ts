@@ -3,21 +3,15 @@
  * directory, listening on 127.0.0.1 only, run in the foreground (`daemon off`) as a child of the test,
  * so it is stopped by its pid and never touches a system nginx.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { findBinary, ProxyProcess } from './proxy-process.js';
 
-/** The nginx binary (Debian installs it in /usr/sbin, which is not on every user's PATH), or undefined. */
+/** The nginx binary, or undefined. */
 export function findNginx(): string | undefined {
-  for (const candidate of ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/bin/nginx']) {
-    if (existsSync(candidate)) return candidate;
-  }
-  const which = spawnSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8' });
-  const found = which.stdout.trim();
-  return which.status === 0 && found !== '' ? found : undefined;
+  return findBinary('nginx', ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/bin/nginx']);
 }
 
 export interface NginxOptions {
@@ -93,22 +87,9 @@ ${servers}
 `;
 }
 
-export class Nginx {
-  readonly #process: ChildProcess;
-  readonly #exited: Promise<number | null>;
-  readonly output: string[] = [];
-
-  private constructor(
-    readonly dir: string,
-    readonly origin: string,
-    binary: string,
-  ) {
-    this.#process = spawn(binary, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.#process.stdout?.on('data', (chunk: Buffer) => this.output.push(chunk.toString()));
-    this.#process.stderr?.on('data', (chunk: Buffer) => this.output.push(chunk.toString()));
-    this.#exited = new Promise((resolve) => this.#process.once('exit', (code) => resolve(code)));
+export class Nginx extends ProxyProcess {
+  private constructor(dir: string, origin: string, binary: string) {
+    super('nginx', dir, origin, { binary, args: ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')] }, 'SIGQUIT');
   }
 
   /** Writes the config, checks it (`nginx -t`), starts nginx and waits until it accepts connections. */
@@ -122,31 +103,8 @@ export class Nginx {
     });
     if (check.status !== 0) throw new Error(`nginx -t rejected ${dir}/nginx.conf:\n${check.stderr}`);
     const nginx = new Nginx(dir, `http://127.0.0.1:${options.port}`, options.binary);
-    try {
-      await nginx.#waitListening(options.port, 10_000);
-    } catch (err) {
-      await nginx.stop();
-      throw err;
-    }
+    await nginx.listening(options.port, 10_000);
     return nginx;
-  }
-
-  get pid(): number | undefined {
-    return this.#process.pid;
-  }
-
-  /** Graceful stop (SIGQUIT to the master this test started), SIGKILL past 10 s; then removes the prefix. */
-  async stop(): Promise<void> {
-    if (this.#process.exitCode === null && this.#process.signalCode === null) {
-      this.#process.kill('SIGQUIT');
-      const timer = setTimeout(() => this.#process.kill('SIGKILL'), 10_000);
-      await this.#exited;
-      clearTimeout(timer);
-    }
-  }
-
-  async remove(): Promise<void> {
-    await rm(this.dir, { recursive: true, force: true });
   }
 
   async accessLog(): Promise<AccessLine[]> {
@@ -173,29 +131,6 @@ export class Nginx {
     const end = line.indexOf(', client:', start);
     return line.slice(start === -1 ? 0 : line.indexOf(' ', start + 1) + 1, end === -1 ? undefined : end);
   }
-
-  async #waitListening(port: number, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (let attempt = 0; ; attempt++) {
-      if (this.#process.exitCode !== null) {
-        throw new Error(`nginx exited with ${this.#process.exitCode} at startup: ${this.output.join('')}`);
-      }
-      if (await canConnect(port)) return;
-      if (Date.now() > deadline) throw new Error(`nginx not listening on 127.0.0.1:${port} within ${timeoutMs} ms (${attempt} attempts)`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 /** A port that was free a moment ago on 127.0.0.1 (the replicas need fixed ports: a replacement reuses its predecessor's). */
