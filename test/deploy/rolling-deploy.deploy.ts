@@ -27,6 +27,7 @@ import { join } from 'node:path';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCHEMA_STATEMENTS } from '../../samples/users-api/src/db/schema.js';
+import { within } from '../e2e/support/child-app.js';
 import { createTestDatabase, type TestDatabase } from '../e2e/support/postgres.js';
 import { buildSample, describeExit, REPO_ROOT, ServiceProcess, type Exit } from '../e2e/support/users-api-process.js';
 import { Load, type Failure, type LoadResult } from './support/load.js';
@@ -432,16 +433,4 @@ async function distinctPorts(n: number): Promise<number[]> {
 function required<T>(value: T | undefined, name: string): T {
   if (value === undefined) throw new Error(`QUIESCE_REQUIRE_SERVICES=1 but ${name} is missing`);
   return value;
-}
-
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
