@@ -32,7 +32,8 @@ import { createTestDatabase, type TestDatabase } from '../e2e/support/postgres.j
 import { buildSample, describeExit, REPO_ROOT, ServiceProcess, type Exit } from '../e2e/support/users-api-process.js';
 import { Load, type Failure, type LoadResult } from './support/load.js';
 import { findHaproxy, Haproxy } from './support/haproxy.js';
-import { findNginx, freePort, Nginx, type AccessLine } from './support/nginx.js';
+import { freePort } from '../support/ports.js';
+import { findNginx, Nginx, type AccessLine } from './support/nginx.js';
 
 const DATABASE_URL = process.env.DATABASE_URL || undefined;
 const REQUIRE_SERVICES = process.env.QUIESCE_REQUIRE_SERVICES === '1';

@@ -14,6 +14,7 @@ import { Controller, Get } from '../../src/http/controllers.js';
 import { HttpModule } from '../../src/http/http-module.js';
 import { onDestroy } from '../../src/lifecycle/hooks.js';
 import { context, httpServer } from './support.js';
+import { freePort } from '../support/ports.js';
 
 @Controller()
 class PingController {
@@ -127,12 +128,3 @@ describe('healthPort', () => {
   });
 });
 
-/** A port free right now (the app does not expose its health listener's address, so the test picks the port). */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}

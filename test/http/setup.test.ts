@@ -7,8 +7,6 @@ import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { injectable } from 'inversify';
-import { once } from 'node:events';
-import net from 'node:net';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bootstrap } from '../../src/bootstrap.js';
@@ -18,6 +16,7 @@ import { HttpModule } from '../../src/http/http-module.js';
 import type { HttpModuleOptions } from '../../src/http/server.js';
 import { onDestroy, onInit } from '../../src/lifecycle/hooks.js';
 import type { App } from '../../src/types.js';
+import { freePort } from '../support/ports.js';
 
 class UserNotFound extends Error {
   constructor(readonly id: string) {
@@ -72,14 +71,6 @@ async function start(setup: NonNullable<HttpModuleOptions['setup']>, options: Ht
   return app;
 }
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function get(app: App, path: string, headers: Record<string, string> = {}, method: 'GET' | 'OPTIONS' = 'GET') {
   const res = await request(`${app.url}${path}`, { method, headers });

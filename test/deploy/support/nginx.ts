@@ -132,16 +132,3 @@ export class Nginx extends ProxyProcess {
     return line.slice(start === -1 ? 0 : line.indexOf(' ', start + 1) + 1, end === -1 ? undefined : end);
   }
 }
-
-/** A port that was free a moment ago on 127.0.0.1 (the replicas need fixed ports: a replacement reuses its predecessor's). */
-export async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
