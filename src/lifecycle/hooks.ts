@@ -72,14 +72,6 @@ export function getHooks(instance: object, kind: HookKind): readonly HookMethod[
   return classHooks(Object.getPrototypeOf(instance) as object | null)[kind];
 }
 
-export function getInitHooks(instance: object): readonly HookMethod[] {
-  return getHooks(instance, 'init');
-}
-
-export function getDestroyHooks(instance: object): readonly HookMethod[] {
-  return getHooks(instance, 'destroy');
-}
-
 /** Every kind of hook declared on a class (and its bases). */
 export function getAllClassHooks(cls: { prototype: object }): ClassHooks {
   return classHooks(cls.prototype);
