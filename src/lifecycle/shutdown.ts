@@ -166,7 +166,7 @@ class ShutdownRun {
       return;
     }
     // Roots first, then the rest as their dependents finish.
-    for (const step of steps) if (step.waitingFor === 0) this.ready.push(step);
+    for (let i = 0; i < steps.length; i++) if (steps[i]!.waitingFor === 0) this.ready.push(steps[i]!);
     this.pump();
   }
 
@@ -205,7 +205,7 @@ class ShutdownRun {
     if (state.started || this.overDeadline(now)) return;
     state.started = true;
     state.running = true;
-    state.startMs = now - this.startedAt;
+    state.startMs = elapsed(now, this.startedAt);
     this.startOrder.push(state);
     this.runParts(state, 0);
   }
@@ -281,13 +281,13 @@ class ShutdownRun {
       const now = (this.fresh = this.now());
       if (this.overDeadline(now)) return;
       state.running = false;
-      state.endMs = now - this.startedAt;
+      state.endMs = elapsed(now, this.startedAt);
       if (state.status !== undefined) this.logStep(state);
     }
     this.unfinished -= 1;
     const next = state.next;
     if (next !== undefined) {
-      for (const waiter of next) if (--waiter.waitingFor === 0) this.schedule(waiter);
+      for (let i = 0; i < next.length; i++) if (--next[i]!.waitingFor === 0) this.schedule(next[i]!);
     }
     if (this.unfinished === 0) this.finish(this.fresh);
   }
@@ -312,7 +312,7 @@ class ShutdownRun {
           ? new HookTimeoutError(run.part.label, run.budgetMs).message
           : `${state.name} did not finish before the shutdown deadline (${budget} ms).`;
       }
-      state.endMs = Math.max(state.startMs, this.deadline.at - this.startedAt);
+      state.endMs = Math.max(state.startMs, elapsed(this.deadline.at, this.startedAt));
       this.logStep(state);
     }
     this.finish(this.now());
@@ -322,18 +322,20 @@ class ShutdownRun {
     this.done = true;
     this.cancelDeadline?.();
     const steps: ShutdownStep[] = [];
-    for (const state of this.startOrder) steps.push(toStep(state));
-    for (const state of this.steps) if (!state.started && !state.relay) steps.push(toStep(state));
+    const started = this.startOrder;
+    for (let i = 0; i < started.length; i++) steps.push(toStep(started[i]!));
+    const all = this.steps;
+    for (let i = 0; i < all.length; i++) if (!all[i]!.started && !all[i]!.relay) steps.push(toStep(all[i]!));
     const report: ShutdownReport = {
       reason: this.options.reason,
       ok: steps.every((step) => step.status === 'ok'),
-      durationMs: now - this.startedAt,
+      durationMs: elapsed(now, this.startedAt),
       steps,
     };
     const log = this.options.logger;
     if (log) {
       const counts = { ok: 0, failed: 0, timeout: 0, skipped: 0 };
-      for (const step of steps) counts[step.status] += 1;
+      for (let i = 0; i < steps.length; i++) counts[steps[i]!.status] += 1;
       // the whole report goes into the summary line: a signal-started shutdown ends in process.exit,
       // and this line is how an operator (or a log pipeline) gets the report
       if (report.ok) log.info({ ok: true, durationMs: report.durationMs, counts, report }, 'shutdown finished');
@@ -378,6 +380,16 @@ function toStep(state: PlanStep): ShutdownStep {
   const step: ShutdownStep = { id: state.id, name: state.name, kind: state.kind, status: state.status ?? 'ok', startMs: state.startMs, endMs: state.endMs };
   if (state.error !== undefined) step.error = state.error;
   return step;
+}
+
+/**
+ * ms from `from` to `now`, as a small integer whenever it is one. Date.now() returns a double, and V8 keeps
+ * the difference of two doubles a double: stored in a step, it makes the field a boxed number, one extra
+ * object per timestamp per step (and per report step). Fractional clocks keep their fractions.
+ */
+function elapsed(now: number, from: number): number {
+  const ms = now - from;
+  return ms === (ms | 0) ? ms | 0 : ms;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -331,6 +331,24 @@ describe('runShutdown: the global deadline', () => {
   });
 });
 
+describe('runShutdown: step times', () => {
+  it('reports times from the shutdown start exactly, on an epoch clock and on a fractional one', async () => {
+    // times are kept as small integers when they are ones (no boxed number per step): the values must not change
+    for (const [start, tick] of [[1_764_000_000_000, 7], [1000.25, 0.5]] as const) {
+      let clock = start;
+      const report = await shutdown(
+        [task('a', [], part('a', () => void (clock += tick))), task('b', ['a'], part('b', () => void (clock += tick)))],
+        { now: () => clock },
+      );
+      expect(report.steps.map((s) => [s.id, s.startMs, s.endMs])).toEqual([
+        ['a', 0, tick],
+        ['b', tick, 2 * tick],
+      ]);
+      expect(report.durationMs).toBe(2 * tick);
+    }
+  });
+});
+
 describe('runShutdown: logging', () => {
   it('logs the start, each failed or timed-out step, and a summary, as structured lines', async () => {
     const lines: Record<string, unknown>[] = [];
