@@ -28,7 +28,8 @@ import type { Container } from '../container/container.js';
 import type { ProviderNode } from '../container/graph.js';
 import { describe } from '../errors.js';
 import { Deadline, runWithTimeout, startTimer } from '../lifecycle/deadline.js';
-import { getHooks, type HookMethod } from '../lifecycle/hooks.js';
+import type { HookMethod } from '../lifecycle/hooks.js';
+import { instanceHooks } from '../container/disposables.js';
 import { linkById, PlanStep } from '../lifecycle/plan.js';
 import { runPlan } from '../lifecycle/shutdown.js';
 import { runStartup } from '../lifecycle/startup.js';
@@ -183,12 +184,14 @@ export class Phases {
   private intakeUnits(): Map<ProviderNode, IntakeUnit> {
     if (this.units) return this.units;
     const units = new Map<ProviderNode, IntakeUnit>();
-    for (const node of this.container.graph.nodes) {
+    const nodes = this.container.graph.nodes;
+    for (let i = 0; i < nodes.length; i++) {
+      const node = nodes[i]!;
       if (node.scope !== 'singleton' || node.def.kind === 'value') continue;
       const instance: unknown = this.container.get(node.def.token);
       if ((typeof instance !== 'object' && typeof instance !== 'function') || instance === null) continue;
-      const start = getHooks(instance, 'start');
-      const stop = getHooks(instance, 'stop');
+      // from the provider when it made the instance (one lookup per class, not per instance and kind)
+      const { start, stop } = instanceHooks(instance, node.def);
       if (start.length > 0 || stop.length > 0) units.set(node, { node, instance, start, stop });
     }
     this.units = units;

@@ -4,7 +4,7 @@
  * A useValue is not owned: only the provider's dispose (if any) runs for it.
  * Init parts mirror this: @onInit methods, then the provider's init.
  */
-import { getAllClassHooks, getClassHooks, getHooks, type HookKind, type HookMethod } from '../lifecycle/hooks.js';
+import { getAllClassHooks, getAllHooks, getClassHooks, type ClassHooks, type HookKind, type HookMethod } from '../lifecycle/hooks.js';
 import type { StepPart } from '../lifecycle/tasks.js';
 import type { ProviderDef } from './providers.js';
 
@@ -27,9 +27,14 @@ export function destroyParts(instance: unknown, def: ProviderDef, name: string):
  * one property read), else from its own class (a factory's result, a constructor that returned another object).
  */
 function hooksOf(instance: object, def: ProviderDef, kind: HookKind): readonly HookMethod[] {
+  return instanceHooks(instance, def)[kind];
+}
+
+/** Every kind of hook of an instance its provider created (hooksOf, for all four kinds at once). */
+export function instanceHooks(instance: object, def: ProviderDef): ClassHooks {
   const cls = def.useClass;
-  if (cls !== undefined && Object.getPrototypeOf(instance) === cls.prototype) return (def.hooks ??= getAllClassHooks(cls))[kind];
-  return getHooks(instance, kind);
+  if (cls !== undefined && Object.getPrototypeOf(instance) === cls.prototype) return (def.hooks ??= getAllClassHooks(cls));
+  return getAllHooks(instance);
 }
 
 export function initParts(instance: unknown, def: ProviderDef, name: string): readonly StepPart[] {

@@ -140,20 +140,20 @@ function assignIds(nodes: ProviderNode[]): void {
 
 function linkDependencies(nodes: readonly ProviderNode[], byToken: ReadonlyMap<Token, ProviderNode>): void {
   const missing: { node: ProviderNode; dep: Dependency }[] = [];
-  let distinct = new Set<ProviderNode>();
   const lookup = (node: ProviderNode, dep: Dependency): ProviderNode | undefined => {
     const target = byToken.get(dep.token);
     if (!target && !dep.optional && dep.token !== undefinedToken) missing.push({ node, dep });
-    if (target && !distinct.has(target)) {
-      distinct.add(target);
-      node.deps.push(target);
-    }
+    // a scan, not a set per node: a provider's dependencies are a handful (quadratic only in one provider's own list)
+    if (target && !node.deps.includes(target)) node.deps.push(target);
     return target;
   };
-  for (const node of nodes) {
-    if (distinct.size > 0) distinct = new Set();
-    node.args = node.def.args.map((dep) => lookup(node, dep));
-    node.properties = node.def.properties.map((dep) => ({ key: dep.property!, node: lookup(node, dep) }));
+  for (let n = 0; n < nodes.length; n++) {
+    const node = nodes[n]!;
+    const { args, properties } = node.def;
+    const resolved: (ProviderNode | undefined)[] = [];
+    for (let i = 0; i < args.length; i++) resolved.push(lookup(node, args[i]!));
+    node.args = resolved;
+    node.properties = properties.length === 0 ? [] : properties.map((dep) => ({ key: dep.property!, node: lookup(node, dep) }));
   }
   const first = missing[0];
   if (first) throw missingProviderError(first.node, first.dep, nodes);
@@ -248,6 +248,7 @@ function cycleError(cycle: readonly ProviderNode[]): CycleError {
  * becomes request-scoped; any other singleton that would capture one is an error naming both.
  */
 function applyRequestScope(ordered: readonly ProviderNode[]): void {
+  if (!ordered.some((node) => node.scope === 'request')) return; // nothing to capture: most apps without HTTP
   const clean = new Set<ProviderNode>(); // transients known to reach no request-scoped provider
   for (const node of ordered) {
     if (node.scope === 'request' || node.scope === 'transient') continue;

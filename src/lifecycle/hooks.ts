@@ -67,9 +67,9 @@ const noClassHooks: ClassHooks = Object.freeze({ init: none, start: none, stop: 
 /** One entry per class that declares hooks: the container asks for its four kinds at every creation. */
 const cache = new WeakMap<object, ClassHooks>();
 
-/** The hooks of one kind on an instance's class (and its bases). */
-export function getHooks(instance: object, kind: HookKind): readonly HookMethod[] {
-  return classHooks(Object.getPrototypeOf(instance) as object | null)[kind];
+/** Every kind of hook on an instance's class (and its bases). */
+export function getAllHooks(instance: object): ClassHooks {
+  return classHooks(Object.getPrototypeOf(instance) as object | null);
 }
 
 /** Every kind of hook declared on a class (and its bases). */

@@ -261,7 +261,7 @@ class StartupRun {
     const dependents = this.links.dependents[index];
     if (dependents === undefined) return;
     const waitingFor = this.links.waitingFor;
-    for (const dependent of dependents) if (--waitingFor[dependent]! === 0) this.start(dependent);
+    for (let i = 0; i < dependents.length; i++) if (--waitingFor[dependents[i]!]! === 0) this.start(dependents[i]!);
   }
 
   private aborted(): void {
