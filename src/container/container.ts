@@ -17,7 +17,7 @@ import { runPlan } from '../lifecycle/shutdown.js';
 import type { StartupTask, StepPart } from '../lifecycle/tasks.js';
 import { tokenName, type Token } from '../tokens.js';
 import type { ProviderGraph, ProviderNode } from './graph.js';
-import { InstanceOwner, type InstanceRecord } from './instance.js';
+import { InstanceOwner, InstanceRecord } from './instance.js';
 import { OpenScopes, UnitOfWork, type WorkScope } from './scopes.js';
 
 /**
@@ -219,7 +219,7 @@ export class Container {
 
   /** A value the scope was opened with (REQUEST -> the request): cached like an instance, never destroyed. */
   private seed(node: ProviderNode, value: unknown, owner: InstanceOwner, collector: InstanceRecord[] | null): unknown {
-    const entry: InstanceRecord = { id: node.id, node, value, parts: noParts, deps: noDeps, owner, seq: owner.records.length };
+    const entry = new InstanceRecord(node.id, node, value, noParts, noDeps, owner, owner.records.length);
     owner.cache.set(node, entry);
     owner.add(entry);
     collector?.push(entry);
@@ -365,15 +365,7 @@ export class Container {
       if (own && collector) for (const dep of own) collector.push(dep);
       return;
     }
-    const entry: InstanceRecord = {
-      id: cached ? node.id : owner.nextTransientId(node),
-      node,
-      value,
-      parts,
-      deps: own ?? noDeps,
-      owner,
-      seq: owner.records.length,
-    };
+    const entry = new InstanceRecord(cached ? node.id : owner.nextTransientId(node), node, value, parts, own ?? noDeps, owner, owner.records.length);
     if (owner.closed) {
       // finished init after its owner began closing (shutdown, rollback, scope.close()): destroy it now rather than leak it
       if (parts.length > 0) this.destroyLate(entry);

@@ -15,21 +15,31 @@
  * quadratic time in graphs with many Disposables) are never materialised: the destroy plan carries order
  * through the instances that have nothing to destroy as relay tasks.
  */
+import { PlanStep } from '../lifecycle/plan.js';
 import type { StepPart } from '../lifecycle/tasks.js';
 import type { ProviderNode } from './graph.js';
 
-export interface InstanceRecord {
-  /** Step id: the graph node id, suffixed [n] for the n-th transient instance of a node in its owner. */
-  readonly id: string;
-  readonly node: ProviderNode;
-  readonly value: unknown;
-  /** Destroy parts; empty when the instance is not Disposable (then it only relays order). */
-  readonly parts: readonly StepPart[];
-  /** Records this instance was built from (possibly from another owner: request instances use singletons). */
-  readonly deps: readonly InstanceRecord[];
-  readonly owner: InstanceOwner;
-  /** Position in the owner's `records`. */
-  readonly seq: number;
+/**
+ * A record is also the instance's destroy step (lifecycle/plan.ts): its id is the step id, its parts the
+ * step's parts, and without parts it is a relay. Destroying an owner's instances then needs no second
+ * object per instance (destroy-plan.ts); a record is destroyed once, in one plan.
+ */
+export class InstanceRecord extends PlanStep {
+  constructor(
+    /** Step id: the graph node id, suffixed [n] for the n-th transient instance of a node in its owner. */
+    id: string,
+    readonly node: ProviderNode,
+    readonly value: unknown,
+    /** Destroy parts; empty when the instance is not Disposable (then it only relays order). */
+    parts: readonly StepPart[],
+    /** Records this instance was built from (possibly from another owner: request instances use singletons). */
+    readonly deps: readonly InstanceRecord[],
+    readonly owner: InstanceOwner,
+    /** Position in the owner's `records`. */
+    readonly seq: number,
+  ) {
+    super(id, node.name, 'destroy', parts, parts.length === 0);
+  }
 }
 
 export class InstanceOwner {

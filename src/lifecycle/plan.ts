@@ -6,6 +6,9 @@
  * the stop phase) are linked here once, by `linkById`, which also checks them.
  *
  * A step also carries its run state (started, status, timings): one object per step, and a plan runs once.
+ * An instance record of the container is itself a step (container/instance.ts): destroying what a scope or
+ * the app created allocates no step objects, and the steps waiting for a record are the records it was
+ * built from (its `deps`), shared rather than copied (`nextShared`).
  */
 import type { StepStatus } from '../types.js';
 import type { PartRun } from './shutdown.js';
@@ -16,8 +19,14 @@ export type StepKind = ShutdownTask['kind'];
 export class PlanStep {
   /** Unfinished steps this one waits for. */
   waitingFor = 0;
-  /** The steps waiting for this one. */
+  /** The steps waiting for this one, linked one by one (waitFor). */
   next: PlanStep[] | undefined = undefined;
+  /**
+   * More steps waiting for this one: a list the step shares with whoever built the plan (an instance
+   * record's dependencies), never changed here, and started last one first (the last dependency was
+   * usually created last, so it is freed first: reverse creation order).
+   */
+  nextShared: readonly PlanStep[] | undefined = undefined;
   // run state, owned by the scheduler (shutdown.ts)
   started = false;
   running = false;

@@ -289,6 +289,10 @@ class ShutdownRun {
     if (next !== undefined) {
       for (let i = 0; i < next.length; i++) if (--next[i]!.waitingFor === 0) this.schedule(next[i]!);
     }
+    const shared = state.nextShared;
+    if (shared !== undefined) {
+      for (let i = shared.length - 1; i >= 0; i--) if (--shared[i]!.waitingFor === 0) this.schedule(shared[i]!);
+    }
     if (this.unfinished === 0) this.finish(this.fresh);
   }
 
@@ -370,6 +374,7 @@ function chain(steps: readonly PlanStep[]): void {
     const step = steps[i]!;
     step.waitingFor = i === 0 ? 0 : 1;
     step.next = i + 1 < steps.length ? [steps[i + 1]!] : undefined;
+    step.nextShared = undefined;
   }
 }
 
