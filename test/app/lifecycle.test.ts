@@ -35,6 +35,22 @@ describe('shutdown through the container', () => {
     expect(await app.close()).toBe(report); // idempotent: same report
   });
 
+  it('frees what a provider was built from last-created first once it is destroyed, also through a shared dependency', async () => {
+    const events: string[] = [];
+    @injectable() class A { @onDestroy() d() { events.push('A'); } }
+    @injectable() class B { @onDestroy() d() { events.push('B'); } }
+    @injectable() class C { constructor(readonly a: A) {} @onDestroy() d() { events.push('C'); } }
+    @injectable() class Top { constructor(readonly a: A, readonly b: B, readonly c: C) {} @onDestroy() d() { events.push('Top'); } }
+    @Module({ providers: [A, B, C, Top] })
+    class AppModule {}
+
+    const app = await createTestApp(AppModule);
+    const report = await app.close();
+    // created A, B, C, Top; A waits for both Top and C, so it goes last
+    expect(events).toEqual(['Top', 'C', 'B', 'A']);
+    expect(report.steps.map((s) => s.id)).toEqual(['Top', 'C', 'B', 'A']);
+  });
+
   it('close() returns the same promise on every call', async () => {
     @Module({}) class Empty {}
     const app = await createTestApp(Empty);
