@@ -241,9 +241,11 @@ export class Container {
       // A transient known not to be Disposable is transparent for ordering: it passes its dependencies up.
       const transparent = node.scope === 'transient' && this.hint(node) === false;
       const own: InstanceRecord[] | null = transparent ? collector : [];
+      // closures only on the asynchronous path: most creations are synchronous from end to end
       const args = this.resolveArgs(node, owner, own, signal);
-      const constructed = then(args, (a) => this.construct(node, a as unknown[], owner, own, signal));
-      return then(constructed, (value) => this.afterInit(node, value, owner, own, collector, transparent, signal));
+      const constructed = args instanceof Pending ? then(args, (a) => this.construct(node, a as unknown[], owner, own, signal)) : this.construct(node, args, owner, own, signal);
+      if (constructed instanceof Pending) return then(constructed, (value) => this.afterInit(node, value, owner, own, collector, transparent, signal));
+      return this.afterInit(node, constructed, owner, own, collector, transparent, signal);
     } finally {
       this.depth--;
     }
