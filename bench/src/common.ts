@@ -57,6 +57,21 @@ export function num(a: Record<string, string>, name: string, dflt: number): numb
   return v === undefined ? dflt : Number(v);
 }
 
+/**
+ * Resolves once the process has been idle for a moment: no background work left (optimizing compiles,
+ * concurrent GC) using more than `busyMs` of CPU in a `stepMs` window, or after `maxMs` in any case.
+ * Put between phases, it makes each measured phase pay for the background work it caused, and only that.
+ */
+export async function untilIdle({ stepMs = 10, busyMs = 1, maxMs = 500 } = {}): Promise<void> {
+  const until = performance.now() + maxMs;
+  for (let before = cpuMs(); performance.now() < until; ) {
+    await sleep(stepMs);
+    const now = cpuMs();
+    if (now - before < busyMs) return;
+    before = now;
+  }
+}
+
 /** Sends the result to the runner and exits (a child never lingers). */
 export function report(result: unknown): void {
   const done = () => process.exit(0);

@@ -14,7 +14,10 @@ an init hook), one fresh set of classes per bootstrap, ${runs} fresh processes p
 process* is the bootstrap a service pays at startup (imports done, the framework's code still cold);
 *repeated* the median of the next ${iters} in the same process (as in a test suite). quiesce \`bootstrap()\`
 (validation, creation, init) vs NestJS \`createApplicationContext()\` vs raw inversify (bind all, \`get\` all,
-\`@postConstruct\`). CPU time of the process (user + system; wall times in the run details).
+\`@postConstruct\`). CPU time of the process (user + system; wall times in the run details), charged to each
+bootstrap for the background work it caused and nothing else: the process is let go idle before the timer
+starts (the optimizing compiles queued by defining the classes, i.e. running their decorators, are not the
+bootstrap's) and again before it stops (the compiles and GC work the bootstrap's own code queued are).
 ${sizes.length ? `The same graph shape at ${sizes.map(fmtN).join(' and ')} providers (100 per module), first bootstrap in a fresh process, ${sizeRuns} runs each: the ratio to NestJS should stay flat as N grows.` : 'Quick run: the larger graphs are skipped.'}
 Goal: ${GOAL.bounds[0].limit}× NestJS's CPU time or less.`,
   async run(ctx, { runs, iters, sizes, sizeRuns }) {
