@@ -19,8 +19,9 @@ export default {
       : { ns: [1000, 10000, 50000], nestNs: [1000, 10000, 50000], runs: 5, bigRuns: 3, ready: 20000, readyRuns: 3, transients: 100000, transientRuns: 3 },
   describe: (p) => `
 CPU time of the shutdown alone (everything created beforehand, then 200 ms idle so that the optimizing
-compiles startup queued do not land in the shutdown's CPU time), one fresh process per run, pinned, subjects
-alternated, ${p.runs} runs each${p.bigRuns ? ` (${p.bigRuns} at 50,000)` : ''}.
+compiles startup queued do not land in the shutdown's CPU time; after it, the process is let go idle inside the
+measurement, so the compiles and GC work the shutdown queued on background threads are its own cost), one
+fresh process per run, pinned, subjects alternated, ${p.runs} runs each${p.bigRuns ? ` (${p.bigRuns} at 50,000)` : ''}.
 
 - **Per Disposable**: N = ${p.ns.map(fmtN).join(' / ')} singleton providers with a zero-cost synchronous destroy hook
   (\`stop() {}\`) in independent modules of 100, each depending on 0–2 providers of its module. quiesce
