@@ -203,15 +203,13 @@ const unusableTypes = new Set<unknown>([Object, String, Number, Boolean, Array, 
 
 function classDependencies(cls: Class, where: string): { args: Dependency[]; properties: Dependency[]; scope?: Scope } {
   const name = cls.name || '<anonymous class>';
-  // @injectable() sets the flag; @Controller() (which applies injectable itself) leaves the class metadata
-  const decorated =
-    Reflect.hasOwnMetadata(isInjectableKey, cls) || Reflect.hasOwnMetadata(classMetadataKey, cls) || Object.prototype.hasOwnProperty.call(cls, kController);
-  if (!decorated && cls.length > 0) {
+  const raw = Reflect.getOwnMetadata(classMetadataKey, cls) as RawClassMetadata | undefined;
+  // @injectable() leaves the class metadata (and a flag); so does @Controller(), which applies injectable itself
+  if (raw === undefined && cls.length > 0 && !Reflect.hasOwnMetadata(isInjectableKey, cls) && !Object.prototype.hasOwnProperty.call(cls, kController)) {
     throw new InvalidProviderError(
       `${name} (${where}) has constructor parameters but is not decorated with @injectable(), so its dependencies are unknown. Add @injectable() to ${name}.`,
     );
   }
-  const raw = Reflect.getOwnMetadata(classMetadataKey, cls) as RawClassMetadata | undefined;
   const paramTypes = Reflect.getOwnMetadata(paramTypesKey, cls) as unknown[] | undefined;
   const elements = raw?.constructorArguments ?? [];
   const count = Math.max(cls.length, elements.length, paramTypes?.length ?? 0);
@@ -221,13 +219,19 @@ function classDependencies(cls: Class, where: string): { args: Dependency[]; pro
     const site = `parameter #${index} of ${name}`;
     args.push(elementDependency(elements[index], paramTypes, index, site, name) ?? { token: undefinedToken, optional: true, site: `${site} (@unmanaged)` });
   }
+  const properties = raw !== undefined && raw.properties.size > 0 ? propertyDependencies(raw.properties, name) : [];
+  const scope = raw?.scope === 'Transient' ? 'transient' : raw?.scope === 'Singleton' ? 'singleton' : undefined;
+  return { args, properties, scope };
+}
+
+/** Property injections (@inject on a property): rare, so kept out of the code every class goes through. */
+function propertyDependencies(elements: ReadonlyMap<string | symbol, RawElement>, name: string): Dependency[] {
   const properties: Dependency[] = [];
-  for (const [key, element] of raw?.properties ?? []) {
+  for (const [key, element] of elements) {
     const dep = elementDependency(element, undefined, -1, `property ${String(key)} of ${name}`, name);
     if (dep) properties.push({ ...dep, property: key });
   }
-  const scope = raw?.scope === 'Transient' ? 'transient' : raw?.scope === 'Singleton' ? 'singleton' : undefined;
-  return { args, properties, scope };
+  return properties;
 }
 
 /** Stands for an @unmanaged() parameter: never provided, always injected as undefined. */
