@@ -56,8 +56,11 @@ export class Container {
   initDeadline = Infinity;
   /** create() calls nested on the current stack (see create). */
   private depth = 0;
-  /** Per transient node: may an instance be Disposable (undefined = only known once created)? Filled lazily. */
-  private readonly disposableHint = new Map<ProviderNode, boolean | undefined>();
+  /**
+   * Per node, by node.order: may an instance be Disposable? null = only known once created (a factory);
+   * undefined = not looked at yet. Filled lazily; an array, not a map: every transient creation asks.
+   */
+  private readonly disposableHints: (boolean | null | undefined)[] = [];
 
   constructor(
     readonly graph: ProviderGraph,
@@ -68,12 +71,12 @@ export class Container {
   ) {}
 
   private hint(node: ProviderNode): boolean | undefined {
-    let hint = this.disposableHint.get(node);
-    if (hint === undefined && !this.disposableHint.has(node)) {
-      hint = classIsDisposable(node.def);
-      this.disposableHint.set(node, hint);
+    let hint = this.disposableHints[node.order];
+    if (hint === undefined) {
+      hint = classIsDisposable(node.def) ?? null;
+      this.disposableHints[node.order] = hint;
     }
-    return hint;
+    return hint ?? undefined;
   }
 
   /** One startup task per singleton, in topological order; each waits for the singletons it reaches. */
