@@ -175,22 +175,30 @@ class StartupRun {
     }
     external?.addEventListener('abort', this.onExternalAbort, { once: true });
     this.cancelDeadline = startTimer(options.timeoutMs, () => this.guarded(() => this.deadlinePassed()));
-    // roots by their declared dependencies: the counts change as tasks complete within this loop
-    for (let i = 0; i < tasks.length; i++) if (tasks[i]!.after.length === 0) this.start(i);
+    // roots by their declared dependencies, each with whatever it makes ready at once (depth first: the
+    // creation order, which the destroy order reverses); the counts change as tasks complete within this loop
+    for (let i = 0; i < tasks.length; i++) {
+      if (tasks[i]!.after.length !== 0) continue;
+      this.start(i);
+      this.pump();
+    }
+  }
+
+  /** Queues a task whose dependencies completed; pump() runs the queue. */
+  private start(index: number): void {
+    if (this.phase === 'running') this.ready.push(index);
   }
 
   /**
-   * Queues a task whose dependencies completed. A task that completes synchronously (most constructors)
-   * settles at once, without a promise; the queue keeps that iterative, so a 2,000-deep chain of
-   * synchronous tasks does not become a 2,000-deep stack.
+   * Runs queued tasks until none is left. A task that completes synchronously (most constructors)
+   * settles at once, without a promise, and queues its dependents within this loop, so a 2,000-deep chain
+   * of synchronous tasks does not become a 2,000-deep stack. Only the constructor and an asynchronous
+   * completion call it, never start() or settled(): the optimizing compiler then does not copy the tasks'
+   * own code (all of the container's creation path) into those two as well (measured: a repeated bootstrap
+   * of 1,000 providers spent a fifth of its CPU compiling those copies).
    */
-  private start(index: number): void {
-    if (this.phase !== 'running') return;
-    this.ready.push(index);
-    if (!this.pumping) this.pump();
-  }
-
   private pump(): void {
+    if (this.pumping) return;
     this.pumping = true;
     try {
       for (let i = 0; i < this.ready.length && this.phase === 'running'; i++) this.runOne(this.ready[i]!);
@@ -215,8 +223,8 @@ class StartupRun {
     }
     // Both callbacks are guarded: the promise this makes can never reject, so nothing is left unhandled.
     Promise.resolve(result).then(
-      () => this.guarded(() => this.settled(index, true)),
-      (error: unknown) => this.guarded(() => this.settled(index, false, error)),
+      () => this.guarded(() => this.settledLater(index, true)),
+      (error: unknown) => this.guarded(() => this.settledLater(index, false, error)),
     );
   }
 
@@ -230,6 +238,12 @@ class StartupRun {
       this.cleanup();
       this.reject(new StartupFailure('failed', { cause: error, completed: [...this.completed], timeoutMs: this.options.timeoutMs }));
     }
+  }
+
+  /** An asynchronous completion: settled, then whatever it made ready runs. */
+  private settledLater(index: number, ok: boolean, error?: unknown): void {
+    this.settled(index, ok, error);
+    this.pump();
   }
 
   private settled(index: number, ok: boolean, error?: unknown): void {

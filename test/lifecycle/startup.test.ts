@@ -96,6 +96,14 @@ describe('runStartup: order and concurrency', () => {
     expect(remove).toHaveBeenCalledWith('abort', expect.any(Function));
   });
 
+  it('runs synchronous tasks depth first from each root, so the creation order (which destroy reverses) is stable', async () => {
+    const events: string[] = [];
+    const sync = (id: string, after: string[]): StartupTask => ({ id, name: id, after, run: () => void events.push(id) });
+    const ids = await runStartup([sync('A', []), sync('B', []), sync('C', ['A']), sync('D', ['C']), sync('E', ['B', 'D'])], { timeoutMs: 100 });
+    expect(events).toEqual(['A', 'C', 'D', 'B', 'E']);
+    expect(ids).toEqual(events);
+  });
+
   it('rejects unknown or out-of-order ids in after: a programming error', async () => {
     await expect(runStartup([task('a', ['ghost'])], { timeoutMs: 100 })).rejects.toThrow(/unknown id 'ghost'/);
     await expect(runStartup([task('a', ['b']), task('b', [])], { timeoutMs: 100 })).rejects.toThrow(/topological order/);
