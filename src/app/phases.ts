@@ -25,11 +25,11 @@
  */
 import type { Logger } from 'pino';
 import type { Container } from '../container/container.js';
+import { instanceHooks } from '../container/disposables.js';
 import type { ProviderNode } from '../container/graph.js';
 import { describe } from '../errors.js';
 import { Deadline, runWithTimeout, startTimer } from '../lifecycle/deadline.js';
 import type { HookMethod } from '../lifecycle/hooks.js';
-import { instanceHooks } from '../container/disposables.js';
 import { linkById, PlanStep } from '../lifecycle/plan.js';
 import { runPlan } from '../lifecycle/shutdown.js';
 import { runStartup } from '../lifecycle/startup.js';
