@@ -31,8 +31,9 @@
  */
 import type { Logger } from 'pino';
 import { HookTimeoutError, describe } from '../errors.js';
-import type { DestroyContext, ShutdownReport, ShutdownStep } from '../types.js';
+import type { ShutdownReport, ShutdownStep } from '../types.js';
 import { Deadline, startTimer } from './deadline.js';
+import { HookRun, isThenable } from './hook-run.js';
 import { linkById, PlanStep } from './plan.js';
 import type { ShutdownTask, StepPart } from './tasks.js';
 
@@ -77,37 +78,6 @@ export function runPlan(steps: readonly PlanStep[], options: ShutdownOptions): P
   return new ShutdownRun(steps, options).report;
 }
 
-/**
- * What a part receives. `signal` is created on first read: creating an AbortSignal costs far more than
- * a part that returns at once (measured: microseconds against nanoseconds). It is a getter on the class,
- * and the rest is private, so spreading the context (`{ ...ctx }`) copies only deadline and reason: pass
- * ctx itself along. A synchronous part costs this one object.
- */
-class PartContext implements DestroyContext {
-  #controller: AbortController | undefined = undefined;
-  #abortedWith: { reason: unknown } | undefined = undefined;
-
-  constructor(
-    readonly deadline: number,
-    readonly reason: string,
-  ) {}
-
-  get signal(): AbortSignal {
-    if (this.#controller === undefined) {
-      this.#controller = new AbortController();
-      if (this.#abortedWith) this.#controller.abort(this.#abortedWith.reason);
-    }
-    return this.#controller.signal;
-  }
-
-  /** Static, so that hooks do not see an abort() on their context. */
-  static abort(ctx: PartContext, reason: unknown): void {
-    if (ctx.#abortedWith) return;
-    ctx.#abortedWith = { reason };
-    ctx.#controller?.abort(reason);
-  }
-}
-
 /** A part that went asynchronous: its context, its budget and its own timer. */
 export class PartRun {
   budgetMs = 0;
@@ -117,11 +87,11 @@ export class PartRun {
 
   constructor(
     readonly part: StepPart,
-    readonly ctx: PartContext,
+    readonly ctx: HookRun,
   ) {}
 
   abort(reason: unknown): void {
-    PartContext.abort(this.ctx, reason);
+    HookRun.abort(this.ctx, reason);
   }
 }
 
@@ -216,7 +186,8 @@ class ShutdownRun {
     for (let i = from; i < parts.length; i++) {
       if (i > 0 && this.overDeadline((this.fresh = this.now()))) return;
       const part = parts[i]!;
-      const ctx = new PartContext(this.deadline.at, this.options.reason);
+      // a part's context (hook-run.ts): its signal is made only if the part reads it; no parent to link to
+      const ctx = new HookRun(this.deadline.at, this.options.reason, undefined);
       let result: unknown;
       let thenable: boolean;
       try {
@@ -397,8 +368,5 @@ function elapsed(now: number, from: number): number {
   return ms === (ms | 0) ? ms | 0 : ms;
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
-}
 
 function noop(): void {}
