@@ -390,12 +390,12 @@ const noParts: readonly StepPart[] = Object.freeze([]);
 const noDeps: readonly InstanceRecord[] = Object.freeze([]);
 
 /** The singletons a node reaches directly or through transient/request dependencies: what its startup waits for. */
-function singletonDependencies(node: ProviderNode): ProviderNode[] {
+function singletonDependencies(node: ProviderNode): readonly ProviderNode[] {
   const deps = node.deps;
   // the common case: every direct dependency is a singleton (deps are distinct: graph.ts), nothing to walk
   let direct = true;
   for (let i = 0; i < deps.length && direct; i++) direct = deps[i]!.scope === 'singleton';
-  if (direct) return deps.slice();
+  if (direct) return deps;
   const found: ProviderNode[] = [];
   const seen = new Set<ProviderNode>();
   const stack = [...node.deps];
