@@ -144,7 +144,7 @@ class StartupRun {
   private readonly deadline: Deadline;
   private cancelDeadline = (): void => {};
   private cancelGrace = (): void => {};
-  /** Tasks ready to start, and whether a pump is running them (see start()). */
+  /** Tasks ready to start, and whether a pump is running them (see pump()). */
   private readonly ready: number[] = [];
   private pumping = false;
   /** Running tasks in start order. */
